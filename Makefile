@@ -1,0 +1,58 @@
+# vaxbook: every target creates .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BUF := node_modules/.bin/buf
+PROTOS := $(shell find protos -name '*.proto')
+
+.PHONY: run test lint generate bench check-generated clean
+
+run: $(VENV)/.installed
+	$(VENV)/bin/vaxbook up
+
+test: $(VENV)/.installed
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed $(BUF)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(BUF) lint
+	$(BUF) format --diff --exit-code
+	@if git rev-parse --verify -q main >/dev/null; then \
+		$(BUF) breaking --against '.git#branch=main'; fi
+	$(MAKE) --no-print-directory check-generated
+
+generate: $(VENV)/.installed
+	rm -rf generated/vaxbook
+	$(PY) -m grpc_tools.protoc -Iprotos -Ithird_party \
+		--python_out=generated --pyi_out=generated --grpc_python_out=generated \
+		--plugin=protoc-gen-mypy_grpc=$(VENV)/bin/protoc-gen-mypy_grpc \
+		--mypy_grpc_out=generated $(PROTOS)
+	find generated/vaxbook -type d -exec touch {}/__init__.py \;
+
+# Fails when generated/ does not match what the protos produce.
+check-generated: $(VENV)/.installed
+	@tmp=$$(mktemp -d) && cp -r generated "$$tmp/before" && \
+	$(MAKE) --no-print-directory generate >/dev/null && \
+	if diff -r "$$tmp/before" generated >/dev/null; then \
+		echo "generated/ is fresh"; rm -rf "$$tmp"; \
+	else \
+		diff -r "$$tmp/before" generated | head -20; rm -rf "$$tmp"; \
+		echo "generated/ is stale: run 'make generate' and commit it"; exit 1; \
+	fi
+
+bench: $(VENV)/.installed
+	$(PY) -m bench.run
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(BUF): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache bench/results.json

@@ -1,0 +1,117 @@
+import datetime
+
+from google.api import annotations_pb2 as _annotations_pb2
+from google.api import field_behavior_pb2 as _field_behavior_pb2
+from google.api import resource_pb2 as _resource_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class AppointmentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    APPOINTMENT_STATE_UNSPECIFIED: _ClassVar[AppointmentState]
+    APPOINTMENT_STATE_PENDING: _ClassVar[AppointmentState]
+    APPOINTMENT_STATE_CONFIRMED: _ClassVar[AppointmentState]
+    APPOINTMENT_STATE_CANCELLED: _ClassVar[AppointmentState]
+    APPOINTMENT_STATE_EXPIRED: _ClassVar[AppointmentState]
+    APPOINTMENT_STATE_REJECTED: _ClassVar[AppointmentState]
+    APPOINTMENT_STATE_ADMINISTERED: _ClassVar[AppointmentState]
+    APPOINTMENT_STATE_NO_SHOW: _ClassVar[AppointmentState]
+    APPOINTMENT_STATE_CLINIC_CANCELLED: _ClassVar[AppointmentState]
+APPOINTMENT_STATE_UNSPECIFIED: AppointmentState
+APPOINTMENT_STATE_PENDING: AppointmentState
+APPOINTMENT_STATE_CONFIRMED: AppointmentState
+APPOINTMENT_STATE_CANCELLED: AppointmentState
+APPOINTMENT_STATE_EXPIRED: AppointmentState
+APPOINTMENT_STATE_REJECTED: AppointmentState
+APPOINTMENT_STATE_ADMINISTERED: AppointmentState
+APPOINTMENT_STATE_NO_SHOW: AppointmentState
+APPOINTMENT_STATE_CLINIC_CANCELLED: AppointmentState
+
+class Appointment(_message.Message):
+    __slots__ = ("name", "citizen", "slot", "vaccine", "dose_number", "state", "hold_expire_time", "slot_start_time", "slot_end_time", "create_time", "update_time", "end_reason")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CITIZEN_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    VACCINE_FIELD_NUMBER: _ClassVar[int]
+    DOSE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    HOLD_EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    SLOT_START_TIME_FIELD_NUMBER: _ClassVar[int]
+    SLOT_END_TIME_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_REASON_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    citizen: str
+    slot: str
+    vaccine: str
+    dose_number: int
+    state: AppointmentState
+    hold_expire_time: _timestamp_pb2.Timestamp
+    slot_start_time: _timestamp_pb2.Timestamp
+    slot_end_time: _timestamp_pb2.Timestamp
+    create_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    end_reason: str
+    def __init__(self, name: _Optional[str] = ..., citizen: _Optional[str] = ..., slot: _Optional[str] = ..., vaccine: _Optional[str] = ..., dose_number: _Optional[int] = ..., state: _Optional[_Union[AppointmentState, str]] = ..., hold_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., slot_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., slot_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_reason: _Optional[str] = ...) -> None: ...
+
+class ReserveAppointmentRequest(_message.Message):
+    __slots__ = ("citizen", "slot", "vaccine", "dose_number", "request_id")
+    CITIZEN_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    VACCINE_FIELD_NUMBER: _ClassVar[int]
+    DOSE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    citizen: str
+    slot: str
+    vaccine: str
+    dose_number: int
+    request_id: str
+    def __init__(self, citizen: _Optional[str] = ..., slot: _Optional[str] = ..., vaccine: _Optional[str] = ..., dose_number: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ConfirmAppointmentRequest(_message.Message):
+    __slots__ = ("name", "request_id")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    request_id: str
+    def __init__(self, name: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class CancelAppointmentRequest(_message.Message):
+    __slots__ = ("name", "request_id")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    request_id: str
+    def __init__(self, name: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class GetAppointmentRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListAppointmentsRequest(_message.Message):
+    __slots__ = ("parent", "page_size", "page_token")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    page_size: int
+    page_token: str
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListAppointmentsResponse(_message.Message):
+    __slots__ = ("appointments", "next_page_token")
+    APPOINTMENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    appointments: _containers.RepeatedCompositeFieldContainer[Appointment]
+    next_page_token: str
+    def __init__(self, appointments: _Optional[_Iterable[_Union[Appointment, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,108 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Event(_message.Message):
+    __slots__ = ("event_id", "occur_time", "request_id", "appointment_reserved", "appointment_confirmed", "appointment_cancelled", "appointment_expired", "appointment_rejected", "slot_capacity_changed", "dose_stock_changed")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCUR_TIME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    APPOINTMENT_RESERVED_FIELD_NUMBER: _ClassVar[int]
+    APPOINTMENT_CONFIRMED_FIELD_NUMBER: _ClassVar[int]
+    APPOINTMENT_CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    APPOINTMENT_EXPIRED_FIELD_NUMBER: _ClassVar[int]
+    APPOINTMENT_REJECTED_FIELD_NUMBER: _ClassVar[int]
+    SLOT_CAPACITY_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    DOSE_STOCK_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    occur_time: _timestamp_pb2.Timestamp
+    request_id: str
+    appointment_reserved: AppointmentReserved
+    appointment_confirmed: AppointmentConfirmed
+    appointment_cancelled: AppointmentCancelled
+    appointment_expired: AppointmentExpired
+    appointment_rejected: AppointmentRejected
+    slot_capacity_changed: SlotCapacityChanged
+    dose_stock_changed: DoseStockChanged
+    def __init__(self, event_id: _Optional[str] = ..., occur_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., appointment_reserved: _Optional[_Union[AppointmentReserved, _Mapping]] = ..., appointment_confirmed: _Optional[_Union[AppointmentConfirmed, _Mapping]] = ..., appointment_cancelled: _Optional[_Union[AppointmentCancelled, _Mapping]] = ..., appointment_expired: _Optional[_Union[AppointmentExpired, _Mapping]] = ..., appointment_rejected: _Optional[_Union[AppointmentRejected, _Mapping]] = ..., slot_capacity_changed: _Optional[_Union[SlotCapacityChanged, _Mapping]] = ..., dose_stock_changed: _Optional[_Union[DoseStockChanged, _Mapping]] = ...) -> None: ...
+
+class AppointmentRef(_message.Message):
+    __slots__ = ("appointment", "citizen", "slot", "vaccine", "dose_number")
+    APPOINTMENT_FIELD_NUMBER: _ClassVar[int]
+    CITIZEN_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    VACCINE_FIELD_NUMBER: _ClassVar[int]
+    DOSE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    appointment: str
+    citizen: str
+    slot: str
+    vaccine: str
+    dose_number: int
+    def __init__(self, appointment: _Optional[str] = ..., citizen: _Optional[str] = ..., slot: _Optional[str] = ..., vaccine: _Optional[str] = ..., dose_number: _Optional[int] = ...) -> None: ...
+
+class AppointmentReserved(_message.Message):
+    __slots__ = ("appointment", "hold_expire_time")
+    APPOINTMENT_FIELD_NUMBER: _ClassVar[int]
+    HOLD_EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    appointment: AppointmentRef
+    hold_expire_time: _timestamp_pb2.Timestamp
+    def __init__(self, appointment: _Optional[_Union[AppointmentRef, _Mapping]] = ..., hold_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class AppointmentConfirmed(_message.Message):
+    __slots__ = ("appointment",)
+    APPOINTMENT_FIELD_NUMBER: _ClassVar[int]
+    appointment: AppointmentRef
+    def __init__(self, appointment: _Optional[_Union[AppointmentRef, _Mapping]] = ...) -> None: ...
+
+class AppointmentCancelled(_message.Message):
+    __slots__ = ("appointment", "was_confirmed")
+    APPOINTMENT_FIELD_NUMBER: _ClassVar[int]
+    WAS_CONFIRMED_FIELD_NUMBER: _ClassVar[int]
+    appointment: AppointmentRef
+    was_confirmed: bool
+    def __init__(self, appointment: _Optional[_Union[AppointmentRef, _Mapping]] = ..., was_confirmed: _Optional[bool] = ...) -> None: ...
+
+class AppointmentExpired(_message.Message):
+    __slots__ = ("appointment", "reason")
+    APPOINTMENT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    appointment: AppointmentRef
+    reason: str
+    def __init__(self, appointment: _Optional[_Union[AppointmentRef, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class AppointmentRejected(_message.Message):
+    __slots__ = ("appointment", "reasons")
+    APPOINTMENT_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    appointment: AppointmentRef
+    reasons: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, appointment: _Optional[_Union[AppointmentRef, _Mapping]] = ..., reasons: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SlotCapacityChanged(_message.Message):
+    __slots__ = ("slot", "old_capacity", "new_capacity")
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    OLD_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    NEW_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    slot: str
+    old_capacity: int
+    new_capacity: int
+    def __init__(self, slot: _Optional[str] = ..., old_capacity: _Optional[int] = ..., new_capacity: _Optional[int] = ...) -> None: ...
+
+class DoseStockChanged(_message.Message):
+    __slots__ = ("clinic", "vaccine", "old_doses", "new_doses")
+    CLINIC_FIELD_NUMBER: _ClassVar[int]
+    VACCINE_FIELD_NUMBER: _ClassVar[int]
+    OLD_DOSES_FIELD_NUMBER: _ClassVar[int]
+    NEW_DOSES_FIELD_NUMBER: _ClassVar[int]
+    clinic: str
+    vaccine: str
+    old_doses: int
+    new_doses: int
+    def __init__(self, clinic: _Optional[str] = ..., vaccine: _Optional[str] = ..., old_doses: _Optional[int] = ..., new_doses: _Optional[int] = ...) -> None: ...

@@ -1,0 +1,141 @@
+import datetime
+
+from google.api import annotations_pb2 as _annotations_pb2
+from google.api import field_behavior_pb2 as _field_behavior_pb2
+from google.api import resource_pb2 as _resource_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class HoldStore(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    HOLD_STORE_UNSPECIFIED: _ClassVar[HoldStore]
+    HOLD_STORE_REDIS: _ClassVar[HoldStore]
+    HOLD_STORE_DATABASE: _ClassVar[HoldStore]
+
+class HoldState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    HOLD_STATE_UNSPECIFIED: _ClassVar[HoldState]
+    HOLD_STATE_HELD: _ClassVar[HoldState]
+    HOLD_STATE_COMMITTED: _ClassVar[HoldState]
+    HOLD_STATE_RELEASED: _ClassVar[HoldState]
+    HOLD_STATE_EXPIRED: _ClassVar[HoldState]
+HOLD_STORE_UNSPECIFIED: HoldStore
+HOLD_STORE_REDIS: HoldStore
+HOLD_STORE_DATABASE: HoldStore
+HOLD_STATE_UNSPECIFIED: HoldState
+HOLD_STATE_HELD: HoldState
+HOLD_STATE_COMMITTED: HoldState
+HOLD_STATE_RELEASED: HoldState
+HOLD_STATE_EXPIRED: HoldState
+
+class Hold(_message.Message):
+    __slots__ = ("name", "slot", "vaccine", "state", "expire_time", "store")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    VACCINE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    STORE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    slot: str
+    vaccine: str
+    state: HoldState
+    expire_time: _timestamp_pb2.Timestamp
+    store: HoldStore
+    def __init__(self, name: _Optional[str] = ..., slot: _Optional[str] = ..., vaccine: _Optional[str] = ..., state: _Optional[_Union[HoldState, str]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., store: _Optional[_Union[HoldStore, str]] = ...) -> None: ...
+
+class Counts(_message.Message):
+    __slots__ = ("total", "held", "committed", "free")
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
+    COMMITTED_FIELD_NUMBER: _ClassVar[int]
+    FREE_FIELD_NUMBER: _ClassVar[int]
+    total: int
+    held: int
+    committed: int
+    free: int
+    def __init__(self, total: _Optional[int] = ..., held: _Optional[int] = ..., committed: _Optional[int] = ..., free: _Optional[int] = ...) -> None: ...
+
+class Availability(_message.Message):
+    __slots__ = ("slot", "vaccine", "seats", "doses")
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    VACCINE_FIELD_NUMBER: _ClassVar[int]
+    SEATS_FIELD_NUMBER: _ClassVar[int]
+    DOSES_FIELD_NUMBER: _ClassVar[int]
+    slot: str
+    vaccine: str
+    seats: Counts
+    doses: Counts
+    def __init__(self, slot: _Optional[str] = ..., vaccine: _Optional[str] = ..., seats: _Optional[_Union[Counts, _Mapping]] = ..., doses: _Optional[_Union[Counts, _Mapping]] = ...) -> None: ...
+
+class SetSlotCapacityRequest(_message.Message):
+    __slots__ = ("slot", "capacity", "request_id")
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    slot: str
+    capacity: int
+    request_id: str
+    def __init__(self, slot: _Optional[str] = ..., capacity: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class SetDoseStockRequest(_message.Message):
+    __slots__ = ("clinic", "vaccine", "doses", "request_id")
+    CLINIC_FIELD_NUMBER: _ClassVar[int]
+    VACCINE_FIELD_NUMBER: _ClassVar[int]
+    DOSES_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    clinic: str
+    vaccine: str
+    doses: int
+    request_id: str
+    def __init__(self, clinic: _Optional[str] = ..., vaccine: _Optional[str] = ..., doses: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class GetAvailabilityRequest(_message.Message):
+    __slots__ = ("slot", "vaccine")
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    VACCINE_FIELD_NUMBER: _ClassVar[int]
+    slot: str
+    vaccine: str
+    def __init__(self, slot: _Optional[str] = ..., vaccine: _Optional[str] = ...) -> None: ...
+
+class CreateHoldRequest(_message.Message):
+    __slots__ = ("slot", "vaccine", "hold_id", "ttl_seconds", "request_id")
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    VACCINE_FIELD_NUMBER: _ClassVar[int]
+    HOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    slot: str
+    vaccine: str
+    hold_id: str
+    ttl_seconds: int
+    request_id: str
+    def __init__(self, slot: _Optional[str] = ..., vaccine: _Optional[str] = ..., hold_id: _Optional[str] = ..., ttl_seconds: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class CommitHoldRequest(_message.Message):
+    __slots__ = ("name", "slot", "vaccine", "expire_time", "request_id")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    VACCINE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    slot: str
+    vaccine: str
+    expire_time: _timestamp_pb2.Timestamp
+    request_id: str
+    def __init__(self, name: _Optional[str] = ..., slot: _Optional[str] = ..., vaccine: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ReleaseHoldRequest(_message.Message):
+    __slots__ = ("name", "request_id")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    request_id: str
+    def __init__(self, name: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
