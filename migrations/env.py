@@ -1,0 +1,18 @@
+"""Alembic environment: one history for every service's schema."""
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+from services.appointment.tables import metadata as appointment_metadata
+from services.clinic.tables import metadata as clinic_metadata
+from services.inventory.tables import metadata as inventory_metadata
+
+target_metadata = [clinic_metadata, inventory_metadata, appointment_metadata]
+
+url = context.config.get_main_option("sqlalchemy.url")
+engine = create_engine(url, poolclass=pool.NullPool)
+with engine.connect() as connection:
+    context.configure(connection=connection, target_metadata=target_metadata)
+    with context.begin_transaction():
+        context.run_migrations()
+engine.dispose()

@@ -1,0 +1,1 @@
+"""vaxbook services: one package per bounded context, plus shared plumbing."""

@@ -1,0 +1,54 @@
+"""The appointment service's table, in the ``appointment`` schema."""
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    text,
+)
+
+metadata = MetaData(schema="appointment")
+
+ACTIVE_STATES = ("PENDING", "CONFIRMED")
+
+appointments = Table(
+    "appointments",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("citizen_id", Text, nullable=False),
+    Column("clinic_id", Text, nullable=False),
+    Column("slot_id", Text, nullable=False),
+    Column("vaccine", Text, nullable=False),
+    Column("dose_number", Integer, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("reserve_request_id", Text, nullable=False, unique=True),
+    Column("hold_expires_at", DateTime(timezone=True), nullable=False),
+    Column("slot_start", DateTime(timezone=True), nullable=False),
+    Column("slot_end", DateTime(timezone=True), nullable=False),
+    # Set before the hold is committed, so an interrupted confirm is finished
+    # rather than released.
+    Column("confirm_requested", Boolean, nullable=False, server_default="false"),
+    # Set when the appointment ends while its hold still has to be released.
+    Column("release_pending", Boolean, nullable=False, server_default="false"),
+    Column("end_reason", Text, nullable=False, server_default=""),
+    Column("create_time", DateTime(timezone=True), nullable=False),
+    Column("update_time", DateTime(timezone=True), nullable=False),
+    Index("appointments_by_citizen", "citizen_id", "create_time"),
+    Index(
+        "one_active_appointment_per_citizen_and_dose",
+        "citizen_id",
+        "dose_number",
+        unique=True,
+        postgresql_where=text("state IN ('PENDING', 'CONFIRMED')"),
+    ),
+    Index(
+        "appointments_needing_repair",
+        "hold_expires_at",
+        postgresql_where=text("state = 'PENDING' OR release_pending"),
+    ),
+)

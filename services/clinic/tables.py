@@ -1,0 +1,40 @@
+"""The clinic service's tables, in the ``clinic`` schema."""
+
+from sqlalchemy import (
+    ARRAY,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+)
+
+metadata = MetaData(schema="clinic")
+
+clinics = Table(
+    "clinics",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("display_name", Text, nullable=False),
+    Column("region", Text, nullable=False, index=True),
+    Column("address", Text, nullable=False),
+    Column("vaccines", ARRAY(Text), nullable=False),
+    Column("request_id", Text, nullable=False, unique=True),
+    Column("create_time", DateTime(timezone=True), nullable=False),
+)
+
+slots = Table(
+    "slots",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("clinic_id", Text, ForeignKey("clinic.clinics.id"), nullable=False),
+    Column("start_time", DateTime(timezone=True), nullable=False, index=True),
+    Column("end_time", DateTime(timezone=True), nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("request_id", Text, nullable=False, unique=True),
+    CheckConstraint("end_time > start_time", name="slot_ends_after_start"),
+    CheckConstraint("capacity > 0", name="slot_has_seats"),
+)

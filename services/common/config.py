@@ -1,0 +1,86 @@
+"""Typed settings read from ``VAXBOOK_*`` environment variables.
+
+Defaults work on a developer machine; ``vaxbook up`` fills in the server URLs
+when it starts its own PostgreSQL, Redis and NATS.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+SERVICES = ("clinic", "inventory", "appointment")
+
+# Where each service listens by default: gRPC port and Prometheus metrics port.
+DEFAULT_GRPC_PORTS = {"clinic": 50051, "inventory": 50052, "appointment": 50053}
+DEFAULT_METRICS_PORTS = {"clinic": 9101, "inventory": 9102, "appointment": 9103}
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _env(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name, default)
+    if value is None or value == "":
+        raise ConfigError(f"{name} must be set")
+    return value
+
+
+def _env_int(name: str, default: int, minimum: int = 0) -> int:
+    raw = _env(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a service process needs to start."""
+
+    database_url: str = field(repr=False)
+    redis_url: str = field(repr=False)
+    nats_url: str
+    key_prefix: str
+    hold_ttl_seconds: int
+    listen_host: str
+    service_addrs: dict[str, str]
+    metrics_ports: dict[str, int]
+    log_level: str
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            database_url=_env(
+                "VAXBOOK_DATABASE_URL",
+                "postgresql+psycopg://postgres@127.0.0.1:5432/vaxbook",
+            ),
+            redis_url=_env("VAXBOOK_REDIS_URL", "redis://127.0.0.1:6379/0"),
+            nats_url=_env("VAXBOOK_NATS_URL", "nats://127.0.0.1:4222"),
+            key_prefix=_env("VAXBOOK_KEY_PREFIX", "vb"),
+            hold_ttl_seconds=_env_int("VAXBOOK_HOLD_TTL_SECONDS", 300, minimum=1),
+            listen_host=_env("VAXBOOK_LISTEN_HOST", "127.0.0.1"),
+            service_addrs={
+                name: _env(
+                    f"VAXBOOK_{name.upper()}_ADDR",
+                    f"127.0.0.1:{DEFAULT_GRPC_PORTS[name]}",
+                )
+                for name in SERVICES
+            },
+            metrics_ports={
+                name: _env_int(
+                    f"VAXBOOK_{name.upper()}_METRICS_PORT", DEFAULT_METRICS_PORTS[name]
+                )
+                for name in SERVICES
+            },
+            log_level=_env("VAXBOOK_LOG_LEVEL", "INFO").upper(),
+        )
+
+    def listen_addr(self, service: str) -> str:
+        """The address a service binds: the listen host and its own port."""
+        port = self.service_addrs[service].rsplit(":", 1)[1]
+        return f"{self.listen_host}:{port}"

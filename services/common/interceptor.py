@@ -1,0 +1,84 @@
+"""The one server interceptor every service installs.
+
+For each unary call it binds the log context, records Prometheus metrics
+(calls, errors, latency per RPC) and maps domain errors to rich statuses.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import grpc
+from prometheus_client import Counter, Histogram
+
+from services.common import logs
+from services.common.errors import DomainError, to_status
+
+log = logging.getLogger(__name__)
+
+RPC_CALLS = Counter(
+    "vaxbook_rpc_calls_total", "RPCs handled, by outcome.", ["service", "rpc", "code"]
+)
+RPC_ERRORS = Counter(
+    "vaxbook_rpc_errors_total", "RPCs that did not end OK.", ["service", "rpc", "code"]
+)
+RPC_LATENCY = Histogram(
+    "vaxbook_rpc_latency_seconds",
+    "Time spent serving an RPC.",
+    ["service", "rpc"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+
+class ServiceInterceptor(grpc.aio.ServerInterceptor):
+    """Wraps every unary-unary handler of a service."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        rpc = handler_call_details.method.rsplit("/", 1)[-1]
+        return grpc.unary_unary_rpc_method_handler(
+            self._wrap(rpc, handler.unary_unary),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    def _wrap(self, rpc: str, behaviour):
+        service = self.service
+        latency = RPC_LATENCY.labels(service, rpc)
+
+        async def handle(request, context: grpc.aio.ServicerContext):
+            token = logs.new_context(
+                rpc=rpc, request_id=getattr(request, "request_id", "")
+            )
+            started = time.perf_counter()
+            code = grpc.StatusCode.OK
+            try:
+                return await behaviour(request, context)
+            except DomainError as error:
+                code = error.code
+                log.info(
+                    "%s refused: %s",
+                    rpc,
+                    error.reason,
+                    extra={"fields": {"reason": error.reason}},
+                )
+                await context.abort_with_status(to_status(error))
+            except Exception:
+                code = context.code() or grpc.StatusCode.INTERNAL
+                if code is grpc.StatusCode.INTERNAL:
+                    log.exception("%s failed", rpc)
+                raise
+            finally:
+                latency.observe(time.perf_counter() - started)
+                RPC_CALLS.labels(service, rpc, code.name).inc()
+                if code is not grpc.StatusCode.OK:
+                    RPC_ERRORS.labels(service, rpc, code.name).inc()
+                logs.reset(token)
+
+        return handle

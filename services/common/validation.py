@@ -1,0 +1,74 @@
+"""Request checks that collect every bad field before failing once."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from services.common.errors import FieldViolation, InvalidArgument
+
+_ID = r"[a-z0-9][a-z0-9-]{0,62}"
+MAX_REQUEST_ID_LENGTH = 128
+
+
+class Resource:
+    """A resource-name pattern such as ``clinics/{clinic}/slots/{slot}``."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        regex = re.sub(r"\{(\w+)\}", lambda m: f"(?P<{m[1]}>{_ID})", pattern)
+        self._regex = re.compile(f"^{regex}$")
+
+    def parse(self, name: str) -> dict[str, str] | None:
+        match = self._regex.match(name)
+        return match.groupdict() if match else None
+
+    def format(self, **ids: str) -> str:
+        return self.pattern.format(**ids)
+
+
+class Checker:
+    """Collects field violations; :meth:`done` raises them all together."""
+
+    def __init__(self) -> None:
+        self.violations: list[FieldViolation] = []
+
+    def fail(self, field: str, description: str) -> None:
+        self.violations.append(FieldViolation(field, description))
+
+    def required(self, field: str, value: object) -> bool:
+        if value in ("", 0, None) or (isinstance(value, list | tuple) and not value):
+            self.fail(field, "is required")
+            return False
+        return True
+
+    def request_id(self, value: str) -> None:
+        if self.required("request_id", value) and len(value) > MAX_REQUEST_ID_LENGTH:
+            self.fail("request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} chars")
+
+    def name(self, field: str, value: str, resource: Resource) -> dict[str, str]:
+        """Parses a resource name; an empty dict when it is missing or bad."""
+        if not self.required(field, value):
+            return {}
+        ids = resource.parse(value)
+        if ids is None:
+            self.fail(field, f"must look like {resource.pattern!r}, got {value!r}")
+            return {}
+        return ids
+
+    def between(self, field: str, value: int, low: int, high: int) -> None:
+        if not low <= value <= high:
+            self.fail(field, f"must be between {low} and {high}, got {value}")
+
+    def done(self) -> None:
+        if self.violations:
+            raise InvalidArgument(self.violations)
+
+
+@contextmanager
+def checking() -> Iterator[Checker]:
+    """``with checking() as check: ...`` raises every violation at the end."""
+    checker = Checker()
+    yield checker
+    checker.done()

@@ -1,0 +1,1 @@
+"""Inventory service: seats, doses and the holds on them."""

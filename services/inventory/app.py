@@ -1,0 +1,48 @@
+"""Wires the inventory service from settings."""
+
+from __future__ import annotations
+
+from vaxbook.inventory.v1 import inventory_pb2, inventory_pb2_grpc
+
+from services.common.clock import Clock, SystemClock
+from services.common.config import Settings
+from services.common.db import create_engine
+from services.common.jobs import PeriodicJob
+from services.common.server import Registration
+from services.inventory import redis_gate
+from services.inventory.inventory import Inventory
+from services.inventory.servicer import InventoryServicer
+from services.inventory.store import InventoryStore
+
+CLEANUP_INTERVAL_SECONDS = 5.0
+
+
+async def build(settings: Settings, clock: Clock | None = None):
+    """The inventory registration and its shutdown hooks."""
+    engine = create_engine(settings.database_url)
+    client = redis_gate.connect(settings.redis_url)
+    inventory = Inventory(
+        InventoryStore(engine),
+        redis_gate.RedisGate(client, settings.key_prefix),
+        clock or SystemClock(),
+    )
+    await inventory.start()
+    cleanup = PeriodicJob(
+        "expired-hold-cleanup",
+        inventory.reap_expired_db_holds,
+        CLEANUP_INTERVAL_SECONDS,
+    )
+    cleanup.start()
+
+    async def close() -> None:
+        await cleanup.stop()
+        await inventory.close()
+        await client.aclose()
+        await engine.dispose()
+
+    registration = Registration(
+        inventory_pb2.DESCRIPTOR.services_by_name["InventoryService"].full_name,
+        inventory_pb2_grpc.add_InventoryServiceServicer_to_server,
+        InventoryServicer(inventory),
+    )
+    return [registration], [close]

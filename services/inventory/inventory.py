@@ -1,0 +1,347 @@
+"""Holds, commits and releases: Redis first, PostgreSQL always.
+
+Redis is the fast gate while it answers. When it does not, holds are taken on
+PostgreSQL with guarded row updates; a recovery task waits for Redis, rebuilds
+it from the database, then switches back. Every commit passes the database
+guards, so no path and no switch can oversell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from prometheus_client import Counter, Gauge
+
+from services.common.clock import Clock
+from services.common.errors import NotFound
+from services.inventory.errors import InventoryError
+from services.inventory.redis_gate import Counters, RedisGate, RedisUnavailable
+from services.inventory.store import (
+    COMMITTED,
+    DATABASE,
+    EXPIRED,
+    HELD,
+    REDIS,
+    RELEASED,
+    HoldRow,
+    InventoryStore,
+    Refused,
+)
+
+log = logging.getLogger(__name__)
+
+REDIS_READY = Gauge("vaxbook_inventory_redis_ready", "1 while holds go to Redis.")
+FAILOVERS = Counter(
+    "vaxbook_inventory_failovers_total", "Switches of the hold path to PostgreSQL."
+)
+REBUILDS = Counter(
+    "vaxbook_inventory_rebuilds_total", "Clinics rebuilt in Redis from PostgreSQL."
+)
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A hold as the service reports it."""
+
+    hold_id: str
+    clinic_id: str
+    slot_id: str
+    vaccine: str
+    state: str
+    store: str
+    expires_at: datetime
+
+
+class Inventory:
+    """The hold engine behind the inventory service."""
+
+    def __init__(
+        self,
+        store: InventoryStore,
+        gate: RedisGate,
+        clock: Clock,
+        *,
+        probe_interval_seconds: float = 0.5,
+    ) -> None:
+        self.store = store
+        self.gate = gate
+        self.clock = clock
+        self.probe_interval_seconds = probe_interval_seconds
+        self.redis_ready = False
+        self._recovery: asyncio.Task | None = None
+        self._db_holds_in_flight = 0
+        self._db_holds_done = asyncio.Event()
+        self._db_holds_done.set()
+
+    async def start(self) -> None:
+        """Loads Redis from PostgreSQL, or starts on the database path."""
+        try:
+            await self._rebuild_all()
+            self._set_ready(True)
+        except RedisUnavailable:
+            self._lose_redis("Redis unreachable at start-up")
+
+    async def close(self) -> None:
+        if self._recovery is not None:
+            self._recovery.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._recovery
+
+    # Totals
+
+    async def set_capacity(self, clinic_id: str, slot_id: str, capacity: int) -> None:
+        try:
+            await self.store.set_capacity(clinic_id, slot_id, capacity)
+        except Refused:
+            raise InventoryError.below_committed("seats", slot_id, capacity) from None
+        await self._on_redis(self.gate.set_capacity(clinic_id, slot_id, capacity))
+
+    async def set_doses(self, clinic_id: str, vaccine: str, doses: int) -> None:
+        try:
+            await self.store.set_doses(clinic_id, vaccine, doses)
+        except Refused:
+            raise InventoryError.below_committed(
+                "doses", f"{clinic_id}/{vaccine}", doses
+            ) from None
+        await self._on_redis(self.gate.set_doses(clinic_id, vaccine, doses))
+
+    async def availability(
+        self, clinic_id: str, slot_id: str, vaccine: str
+    ) -> Counters:
+        now = self.clock.now()
+        if self.redis_ready:
+            try:
+                outcome, counters = await self._redis_availability(
+                    clinic_id, slot_id, vaccine, now
+                )
+                if outcome == "NO_SLOT":
+                    raise NotFound("slot", slot_id)
+                return counters
+            except RedisUnavailable:
+                self._lose_redis("availability read failed")
+        counters = await self.store.counters(clinic_id, slot_id, vaccine, now)
+        if counters is None:
+            raise NotFound("slot", slot_id)
+        return counters
+
+    async def _redis_availability(self, clinic_id, slot_id, vaccine, now):
+        outcome, counters = await self.gate.availability(
+            clinic_id, slot_id, vaccine, now
+        )
+        if outcome == "NOT_LOADED":
+            await self._rebuild_clinic(clinic_id)
+            outcome, counters = await self.gate.availability(
+                clinic_id, slot_id, vaccine, now
+            )
+        return outcome, counters
+
+    # Holds
+
+    async def create_hold(
+        self,
+        clinic_id: str,
+        slot_id: str,
+        vaccine: str,
+        hold_id: str,
+        ttl_seconds: int,
+    ) -> Hold:
+        """Claims one seat and one dose, atomically, for ``ttl_seconds``."""
+        now = self.clock.now()
+        expires_at = now + timedelta(seconds=ttl_seconds)
+        if self.redis_ready:
+            try:
+                return await self._hold_on_redis(
+                    clinic_id, slot_id, vaccine, hold_id, now, expires_at
+                )
+            except RedisUnavailable:
+                self._lose_redis("hold script failed")
+        row = HoldRow(hold_id, clinic_id, slot_id, vaccine, HELD, DATABASE, expires_at)
+        async with self._db_hold_in_flight():
+            try:
+                row = await self.store.create_hold(row, now)
+            except Refused as refusal:
+                raise self._refusal(refusal, clinic_id, slot_id, vaccine) from None
+        return Hold(**row.__dict__)
+
+    async def _hold_on_redis(
+        self, clinic_id, slot_id, vaccine, hold_id, now, expires_at
+    ) -> Hold:
+        args = (clinic_id, hold_id, slot_id, vaccine, now, expires_at)
+        outcome, held = await self.gate.hold(*args)
+        if outcome == "NOT_LOADED":
+            await self._rebuild_clinic(clinic_id)
+            outcome, held = await self.gate.hold(*args)
+        if outcome == "HELD":
+            return Hold(
+                hold_id,
+                clinic_id,
+                held.slot_id,
+                held.vaccine,
+                HELD,
+                REDIS,
+                held.expires_at,
+            )
+        if outcome == "NO_SLOT":
+            raise NotFound("slot", slot_id)
+        raise self._refusal(Refused(outcome), clinic_id, slot_id, vaccine)
+
+    async def commit_hold(
+        self,
+        clinic_id: str,
+        hold_id: str,
+        slot_id: str,
+        vaccine: str,
+        expires_at: datetime,
+    ) -> Hold:
+        """Commits a hold behind the PostgreSQL guards; idempotent by hold id.
+
+        The caller's ``slot_id``, ``vaccine`` and ``expires_at`` (as returned
+        when the hold was created) let the commit go ahead when Redis is down
+        or lost the hold; a hold Redis reaped has always run out by then.
+        """
+        now = self.clock.now()
+        row = HoldRow(
+            hold_id, clinic_id, slot_id, vaccine, COMMITTED, REDIS, expires_at
+        )
+        known = await self.store.get_hold(hold_id)
+        if known is None:
+            live = await self._redis_lookup(clinic_id, hold_id, now)
+            if live is not None:
+                row = HoldRow(
+                    hold_id,
+                    clinic_id,
+                    live.slot_id,
+                    live.vaccine,
+                    COMMITTED,
+                    REDIS,
+                    live.expires_at,
+                )
+            elif expires_at <= now:
+                raise InventoryError.hold_expired(hold_id)
+        try:
+            committed = await self.store.commit_hold(row, now)
+        except Refused as refusal:
+            await self._on_redis(self.gate.release_held(clinic_id, hold_id))
+            raise self._refusal(refusal, clinic_id, slot_id, vaccine) from None
+        if committed.state in (RELEASED, EXPIRED):
+            raise InventoryError.hold_expired(hold_id)
+        if known is None or known.state == HELD:
+            await self._on_redis(
+                self.gate.settle_commit(
+                    clinic_id, hold_id, committed.slot_id, committed.vaccine
+                )
+            )
+        return Hold(**committed.__dict__)
+
+    async def _redis_lookup(self, clinic_id, hold_id, now):
+        if not self.redis_ready:
+            return None
+        try:
+            return await self.gate.lookup(clinic_id, hold_id, now)
+        except RedisUnavailable:
+            self._lose_redis("hold lookup failed")
+            return None
+
+    async def release_hold(self, clinic_id: str, hold_id: str) -> str:
+        """Gives a hold's seat and dose back; returns the hold's final state."""
+        now = self.clock.now()
+        before = await self.store.release_hold(hold_id, now)
+        if before is not None:
+            if before.state == COMMITTED:
+                await self._on_redis(
+                    self.gate.release_committed(
+                        clinic_id, before.slot_id, before.vaccine
+                    )
+                )
+            elif before.state == HELD:
+                await self._on_redis(self.gate.release_held(clinic_id, hold_id))
+            return EXPIRED if before.state == EXPIRED else RELEASED
+        # A Redis hold: drop it there, and record the release in PostgreSQL so
+        # that neither a late commit nor a rebuild can bring it back.
+        await self._on_redis(self.gate.release_held(clinic_id, hold_id))
+        await self.store.record_redis_release(clinic_id, hold_id, now)
+        return RELEASED
+
+    async def reap_expired_db_holds(self) -> int:
+        """The cleanup job: ends run-out database-path holds."""
+        return await self.store.reap_expired(self.clock.now())
+
+    # Redis health
+
+    async def _on_redis(self, operation):
+        """Runs a Redis follow-up; when Redis is down, PostgreSQL already has
+        the truth and the rebuild will apply it."""
+        if not self.redis_ready:
+            operation.close()
+            return _UNREACHABLE
+        try:
+            return await operation
+        except RedisUnavailable:
+            self._lose_redis("follow-up failed")
+            return _UNREACHABLE
+
+    def _refusal(self, refusal: Refused, clinic_id, slot_id, vaccine):
+        if refusal.reason == "SLOT_FULL":
+            return InventoryError.slot_full(f"clinics/{clinic_id}/slots/{slot_id}")
+        return InventoryError.out_of_doses(f"clinics/{clinic_id}", vaccine)
+
+    def _set_ready(self, ready: bool) -> None:
+        self.redis_ready = ready
+        REDIS_READY.set(1 if ready else 0)
+
+    def _lose_redis(self, why: str) -> None:
+        if self.redis_ready:
+            FAILOVERS.inc()
+            log.warning("Redis unavailable, holds go to PostgreSQL: %s", why)
+        self._set_ready(False)
+        if self._recovery is None or self._recovery.done():
+            self._recovery = asyncio.create_task(self._recover())
+
+    async def _recover(self) -> None:
+        while True:
+            await asyncio.sleep(self.probe_interval_seconds)
+            try:
+                await self.gate.ping()
+                await self._rebuild_all()
+                self._set_ready(True)
+                await self._catch_up()
+            except RedisUnavailable:
+                self._set_ready(False)
+                continue
+            log.warning("Redis rebuilt from PostgreSQL; holds go to Redis again")
+            return
+
+    async def _catch_up(self) -> None:
+        """Adds to Redis the database holds taken while the rebuild ran."""
+        await self._db_holds_done.wait()
+        for clinic_id in await self.store.clinic_ids():
+            await self._rebuild_clinic(clinic_id)
+
+    async def _rebuild_all(self) -> None:
+        for clinic_id in await self.store.clinic_ids():
+            await self._rebuild_clinic(clinic_id)
+
+    async def _rebuild_clinic(self, clinic_id: str) -> None:
+        now = self.clock.now()
+        redis_ids = await self.gate.hold_ids(clinic_id)
+        snapshot = await self.store.snapshot(clinic_id, redis_ids, now)
+        await self.gate.rebuild(clinic_id, snapshot, now)
+        REBUILDS.inc()
+
+    @asynccontextmanager
+    async def _db_hold_in_flight(self):
+        self._db_holds_in_flight += 1
+        self._db_holds_done.clear()
+        try:
+            yield
+        finally:
+            self._db_holds_in_flight -= 1
+            if self._db_holds_in_flight == 0:
+                self._db_holds_done.set()
+
+
+_UNREACHABLE = object()

@@ -1,0 +1,135 @@
+"""gRPC transport of the inventory service: protos in, protos out."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from vaxbook.inventory.v1 import inventory_pb2 as pb
+from vaxbook.inventory.v1 import inventory_pb2_grpc
+
+from services.common.names import CLINIC, HOLD, SLOT
+from services.common.validation import checking
+from services.inventory.inventory import Hold, Inventory
+from services.inventory.redis_gate import Counters
+
+MAX_TTL_SECONDS = 3600
+VACCINE_MAX_LENGTH = 64
+
+
+class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+
+    async def SetSlotCapacity(self, request, context) -> pb.Availability:
+        with checking() as check:
+            ids = check.name("slot", request.slot, SLOT)
+            check.between("capacity", request.capacity, 1, 1_000_000)
+            check.request_id(request.request_id)
+        await self.inventory.set_capacity(ids["clinic"], ids["slot"], request.capacity)
+        counters = await self.inventory.availability(ids["clinic"], ids["slot"], "")
+        return _availability(request.slot, "", counters)
+
+    async def SetDoseStock(self, request, context) -> pb.Availability:
+        with checking() as check:
+            ids = check.name("clinic", request.clinic, CLINIC)
+            _check_vaccine(check, request.vaccine)
+            check.between("doses", request.doses, 0, 10_000_000)
+            check.request_id(request.request_id)
+        await self.inventory.set_doses(ids["clinic"], request.vaccine, request.doses)
+        return pb.Availability(
+            vaccine=request.vaccine,
+            doses=pb.Counts(total=request.doses),
+        )
+
+    async def GetAvailability(self, request, context) -> pb.Availability:
+        with checking() as check:
+            ids = check.name("slot", request.slot, SLOT)
+            if request.vaccine:
+                _check_vaccine(check, request.vaccine)
+        counters = await self.inventory.availability(
+            ids["clinic"], ids["slot"], request.vaccine
+        )
+        return _availability(request.slot, request.vaccine, counters)
+
+    async def CreateHold(self, request, context) -> pb.Hold:
+        with checking() as check:
+            ids = check.name("slot", request.slot, SLOT)
+            _check_vaccine(check, request.vaccine)
+            if check.required("hold_id", request.hold_id) and not HOLD.parse(
+                HOLD.format(clinic="c", hold=request.hold_id)
+            ):
+                check.fail("hold_id", "must be letters, digits and '-', 1-63 chars")
+            check.between("ttl_seconds", request.ttl_seconds, 1, MAX_TTL_SECONDS)
+            check.request_id(request.request_id)
+        hold = await self.inventory.create_hold(
+            ids["clinic"],
+            ids["slot"],
+            request.vaccine,
+            request.hold_id,
+            request.ttl_seconds,
+        )
+        return _hold(hold)
+
+    async def CommitHold(self, request, context) -> pb.Hold:
+        with checking() as check:
+            ids = check.name("name", request.name, HOLD)
+            slot = check.name("slot", request.slot, SLOT)
+            _check_vaccine(check, request.vaccine)
+            check.required("expire_time", request.HasField("expire_time"))
+            check.request_id(request.request_id)
+            if ids and slot and ids["clinic"] != slot["clinic"]:
+                check.fail("slot", "must belong to the hold's clinic")
+        hold = await self.inventory.commit_hold(
+            ids["clinic"],
+            ids["hold"],
+            slot["slot"],
+            request.vaccine,
+            request.expire_time.ToDatetime(tzinfo=UTC),
+        )
+        return _hold(hold)
+
+    async def ReleaseHold(self, request, context) -> pb.Hold:
+        with checking() as check:
+            ids = check.name("name", request.name, HOLD)
+            check.request_id(request.request_id)
+        state = await self.inventory.release_hold(ids["clinic"], ids["hold"])
+        return pb.Hold(
+            name=request.name, state=pb.HoldState.Value(f"HOLD_STATE_{state}")
+        )
+
+
+def _check_vaccine(check, vaccine: str) -> None:
+    if check.required("vaccine", vaccine) and len(vaccine) > VACCINE_MAX_LENGTH:
+        check.fail("vaccine", f"must be at most {VACCINE_MAX_LENGTH} chars")
+
+
+def _counts(total: int, held: int, committed: int) -> pb.Counts:
+    return pb.Counts(
+        total=total,
+        held=held,
+        committed=committed,
+        free=max(0, total - held - committed),
+    )
+
+
+def _availability(slot: str, vaccine: str, counters: Counters) -> pb.Availability:
+    return pb.Availability(
+        slot=slot,
+        vaccine=vaccine,
+        seats=_counts(counters.capacity, counters.seats_held, counters.seats_committed),
+        doses=_counts(counters.doses, counters.doses_held, counters.doses_committed),
+    )
+
+
+def _hold(hold: Hold) -> pb.Hold:
+    expire_time = Timestamp()
+    expire_time.FromDatetime(hold.expires_at)
+    return pb.Hold(
+        name=HOLD.format(clinic=hold.clinic_id, hold=hold.hold_id),
+        slot=SLOT.format(clinic=hold.clinic_id, slot=hold.slot_id),
+        vaccine=hold.vaccine,
+        state=pb.HoldState.Value(f"HOLD_STATE_{hold.state}"),
+        expire_time=expire_time,
+        store=pb.HoldStore.Value(f"HOLD_STORE_{hold.store}"),
+    )

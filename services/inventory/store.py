@@ -1,0 +1,419 @@
+"""The PostgreSQL side of inventory: the record and the final guard.
+
+Every change is one transaction of guarded updates; the table check
+constraints refuse any state with more seats or doses claimed than exist.
+"""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, literal, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.inventory.redis_gate import ClinicSnapshot, Counters
+from services.inventory.tables import dose_stock, holds, slot_seats
+
+HELD, COMMITTED, RELEASED, EXPIRED = "HELD", "COMMITTED", "RELEASED", "EXPIRED"
+REDIS, DATABASE = "REDIS", "DATABASE"
+
+
+class Refused(Exception):
+    """A guarded update found no room; ``reason`` says which guard."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class HoldRow:
+    hold_id: str
+    clinic_id: str
+    slot_id: str
+    vaccine: str
+    state: str
+    store: str
+    expires_at: datetime
+
+
+class InventoryStore:
+    """Counters and hold rows in the ``inventory`` schema."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    # Totals
+
+    async def set_capacity(self, clinic_id: str, slot_id: str, capacity: int) -> None:
+        """Upserts a slot's capacity; raises ``Refused`` below what is claimed."""
+        statement = insert(slot_seats).values(
+            slot_id=slot_id, clinic_id=clinic_id, capacity=capacity
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[slot_seats.c.slot_id], set_={"capacity": capacity}
+        )
+        await self._guarded(statement, "BELOW_COMMITTED")
+
+    async def set_doses(self, clinic_id: str, vaccine: str, doses: int) -> None:
+        statement = insert(dose_stock).values(
+            clinic_id=clinic_id, vaccine=vaccine, doses=doses
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[dose_stock.c.clinic_id, dose_stock.c.vaccine],
+            set_={"doses": doses},
+        )
+        await self._guarded(statement, "BELOW_COMMITTED")
+
+    async def _guarded(self, statement, reason: str) -> None:
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(statement)
+        except IntegrityError:
+            raise Refused(reason) from None
+
+    async def slot_clinic(self, slot_id: str) -> str | None:
+        async with self.engine.connect() as conn:
+            return await conn.scalar(
+                select(slot_seats.c.clinic_id).where(slot_seats.c.slot_id == slot_id)
+            )
+
+    async def counters(
+        self, clinic_id: str, slot_id: str, vaccine: str, now: datetime
+    ) -> Counters | None:
+        """Counters as PostgreSQL has them, after reaping expired holds."""
+        async with self.engine.begin() as conn:
+            await _reap(conn, clinic_id, now)
+            seats = (
+                await conn.execute(
+                    select(
+                        slot_seats.c.capacity,
+                        slot_seats.c.seats_held,
+                        slot_seats.c.seats_committed,
+                    ).where(slot_seats.c.slot_id == slot_id)
+                )
+            ).first()
+            if seats is None:
+                return None
+            doses = (
+                await conn.execute(
+                    select(
+                        dose_stock.c.doses,
+                        dose_stock.c.doses_held,
+                        dose_stock.c.doses_committed,
+                    ).where(
+                        dose_stock.c.clinic_id == clinic_id,
+                        dose_stock.c.vaccine == vaccine,
+                    )
+                )
+            ).first()
+        return Counters(*seats, *(doses or (0, 0, 0)))
+
+    # Holds
+
+    async def get_hold(self, hold_id: str) -> HoldRow | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(select(holds).where(holds.c.hold_id == hold_id))
+            ).first()
+        return _hold_row(row)
+
+    async def create_hold(
+        self,
+        hold: HoldRow,
+        now: datetime,
+    ) -> HoldRow:
+        """Takes a seat and a dose on the database path, or raises ``Refused``."""
+        async with self.engine.begin() as conn:
+            await _reap(conn, hold.clinic_id, now)
+            inserted = await conn.scalar(
+                insert(holds)
+                .values(**_hold_values(hold), updated_at=now)
+                .on_conflict_do_nothing()
+                .returning(holds.c.hold_id)
+            )
+            if inserted is None:
+                existing = await _locked_hold(conn, hold.hold_id)
+                return existing
+            await _claim(conn, hold, "held")
+        return hold
+
+    async def commit_hold(self, hold: HoldRow, now: datetime) -> HoldRow:
+        """Commits a hold in PostgreSQL, whichever store took it.
+
+        A database-path hold moves from held to committed. A Redis hold is
+        recorded here for the first time, behind the capacity guards.
+        Idempotent: committing a committed hold returns it.
+        """
+        async with self.engine.begin() as conn:
+            inserted = await conn.scalar(
+                insert(holds)
+                .values(**_hold_values(_replace(hold, state=COMMITTED)), updated_at=now)
+                .on_conflict_do_nothing()
+                .returning(holds.c.hold_id)
+            )
+            if inserted is not None:
+                await _claim(conn, hold, "committed")
+                return _replace(hold, state=COMMITTED)
+            existing = await _locked_hold(conn, hold.hold_id)
+            if existing.state != HELD:
+                return existing
+            if existing.expires_at <= now:
+                await _end_db_hold(conn, existing, EXPIRED, now)
+                return _replace(existing, state=EXPIRED)
+            await conn.execute(
+                update(holds)
+                .where(holds.c.hold_id == hold.hold_id)
+                .values(state=COMMITTED, updated_at=now)
+            )
+            await _move(conn, existing, held=-1, committed=1)
+        return _replace(existing, state=COMMITTED)
+
+    async def release_hold(self, hold_id: str, now: datetime) -> HoldRow | None:
+        """Releases a committed or database-held hold.
+
+        Returns the row as it was before, or ``None`` when PostgreSQL has never
+        seen the hold (a live Redis hold). Idempotent.
+        """
+        async with self.engine.begin() as conn:
+            existing = await _locked_hold(conn, hold_id)
+            if existing is None or existing.state in (RELEASED, EXPIRED):
+                return existing
+            if existing.state == COMMITTED:
+                await conn.execute(
+                    update(holds)
+                    .where(holds.c.hold_id == hold_id)
+                    .values(state=RELEASED, updated_at=now)
+                )
+                await _move(conn, existing, committed=-1)
+            else:
+                await _end_db_hold(conn, existing, RELEASED, now)
+        return existing
+
+    async def record_redis_release(
+        self, clinic_id: str, hold_id: str, now: datetime
+    ) -> None:
+        """Records the release of a Redis hold, so that a late commit is
+        refused and a rebuild drops the hold if Redis still has it."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(holds)
+                .values(
+                    hold_id=hold_id,
+                    clinic_id=clinic_id,
+                    slot_id="",
+                    vaccine="",
+                    state=RELEASED,
+                    store=REDIS,
+                    expires_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing()
+            )
+
+    async def reap_expired(self, now: datetime) -> int:
+        """Ends every database-path hold that has run out; returns how many."""
+        async with self.engine.begin() as conn:
+            return await _reap(conn, None, now)
+
+    # Rebuild
+
+    async def clinic_ids(self) -> list[str]:
+        async with self.engine.connect() as conn:
+            result = await conn.execute(
+                select(slot_seats.c.clinic_id).union(select(dose_stock.c.clinic_id))
+            )
+            return [row[0] for row in result]
+
+    async def live_db_holds(self, clinic_id: str, now: datetime) -> list[HoldRow]:
+        async with self.engine.connect() as conn:
+            result = await conn.execute(
+                select(holds).where(
+                    holds.c.clinic_id == clinic_id,
+                    holds.c.state == HELD,
+                    holds.c.expires_at > now,
+                )
+            )
+            return [_hold_row(row) for row in result]
+
+    async def snapshot(
+        self, clinic_id: str, redis_hold_ids: list[str], now: datetime
+    ) -> ClinicSnapshot:
+        """The clinic's totals, its live database holds, and which of the
+        given Redis hold ids PostgreSQL already knows (committed or released)."""
+        async with self.engine.begin() as conn:
+            await _reap(conn, clinic_id, now)
+            seats = await conn.execute(
+                select(
+                    slot_seats.c.slot_id,
+                    slot_seats.c.capacity,
+                    slot_seats.c.seats_committed,
+                ).where(slot_seats.c.clinic_id == clinic_id)
+            )
+            doses = await conn.execute(
+                select(
+                    dose_stock.c.vaccine,
+                    dose_stock.c.doses,
+                    dose_stock.c.doses_committed,
+                ).where(dose_stock.c.clinic_id == clinic_id)
+            )
+            live = await conn.execute(
+                select(
+                    holds.c.hold_id,
+                    holds.c.slot_id,
+                    holds.c.vaccine,
+                    holds.c.expires_at,
+                ).where(
+                    holds.c.clinic_id == clinic_id,
+                    holds.c.state == HELD,
+                    holds.c.expires_at > now,
+                )
+            )
+            known = await conn.execute(
+                select(holds.c.hold_id).where(holds.c.hold_id.in_(redis_hold_ids))
+            )
+            return ClinicSnapshot(
+                slots={row[0]: (row[1], row[2]) for row in seats},
+                doses={row[0]: (row[1], row[2]) for row in doses},
+                db_holds=[tuple(row) for row in live],
+                known_hold_ids=[row[0] for row in known],
+            )
+
+
+def _hold_values(hold: HoldRow) -> dict:
+    return {
+        "hold_id": hold.hold_id,
+        "clinic_id": hold.clinic_id,
+        "slot_id": hold.slot_id,
+        "vaccine": hold.vaccine,
+        "state": hold.state,
+        "store": hold.store,
+        "expires_at": hold.expires_at,
+    }
+
+
+def _hold_row(row) -> HoldRow | None:
+    if row is None:
+        return None
+    return HoldRow(
+        row.hold_id,
+        row.clinic_id,
+        row.slot_id,
+        row.vaccine,
+        row.state,
+        row.store,
+        row.expires_at,
+    )
+
+
+def _replace(hold: HoldRow, **changes) -> HoldRow:
+    return HoldRow(**{**hold.__dict__, **changes})
+
+
+async def _locked_hold(conn: AsyncConnection, hold_id: str) -> HoldRow | None:
+    row = (
+        await conn.execute(
+            select(holds).where(holds.c.hold_id == hold_id).with_for_update()
+        )
+    ).first()
+    return _hold_row(row)
+
+
+async def _claim(conn: AsyncConnection, hold: HoldRow, column: str) -> None:
+    """Adds one held or committed seat and dose, behind the capacity guards."""
+    seat_column = slot_seats.c[f"seats_{column}"]
+    seat = await conn.scalar(
+        update(slot_seats)
+        .where(
+            slot_seats.c.slot_id == hold.slot_id,
+            slot_seats.c.seats_committed + slot_seats.c.seats_held
+            < slot_seats.c.capacity,
+        )
+        .values({seat_column: seat_column + 1})
+        .returning(literal(1))
+    )
+    if seat is None:
+        raise Refused("SLOT_FULL")
+    dose_column = dose_stock.c[f"doses_{column}"]
+    dose = await conn.scalar(
+        update(dose_stock)
+        .where(
+            dose_stock.c.clinic_id == hold.clinic_id,
+            dose_stock.c.vaccine == hold.vaccine,
+            dose_stock.c.doses_committed + dose_stock.c.doses_held < dose_stock.c.doses,
+        )
+        .values({dose_column: dose_column + 1})
+        .returning(literal(1))
+    )
+    if dose is None:
+        raise Refused("OUT_OF_DOSES")
+
+
+async def _move(
+    conn: AsyncConnection, hold: HoldRow, *, held: int = 0, committed: int = 0
+) -> None:
+    """Shifts one seat and one dose between held, committed and free."""
+    await conn.execute(
+        update(slot_seats)
+        .where(slot_seats.c.slot_id == hold.slot_id)
+        .values(
+            seats_held=slot_seats.c.seats_held + held,
+            seats_committed=slot_seats.c.seats_committed + committed,
+        )
+    )
+    await conn.execute(
+        update(dose_stock)
+        .where(
+            dose_stock.c.clinic_id == hold.clinic_id,
+            dose_stock.c.vaccine == hold.vaccine,
+        )
+        .values(
+            doses_held=dose_stock.c.doses_held + held,
+            doses_committed=dose_stock.c.doses_committed + committed,
+        )
+    )
+
+
+async def _end_db_hold(
+    conn: AsyncConnection, hold: HoldRow, state: str, now: datetime
+) -> None:
+    await conn.execute(
+        update(holds)
+        .where(holds.c.hold_id == hold.hold_id)
+        .values(state=state, updated_at=now)
+    )
+    await _move(conn, hold, held=-1)
+
+
+async def _reap(conn: AsyncConnection, clinic_id: str | None, now: datetime) -> int:
+    """Expires run-out database-path holds and gives their seats and doses back."""
+    condition = and_(holds.c.state == HELD, holds.c.expires_at <= now)
+    if clinic_id is not None:
+        condition = and_(condition, holds.c.clinic_id == clinic_id)
+    expired = (
+        await conn.execute(
+            update(holds)
+            .where(condition)
+            .values(state=EXPIRED, updated_at=now)
+            .returning(holds.c.clinic_id, holds.c.slot_id, holds.c.vaccine)
+        )
+    ).all()
+    for slot_id, n in Tally(row.slot_id for row in expired).items():
+        await conn.execute(
+            update(slot_seats)
+            .where(slot_seats.c.slot_id == slot_id)
+            .values(seats_held=slot_seats.c.seats_held - n)
+        )
+    for (clinic, vaccine), n in Tally(
+        (row.clinic_id, row.vaccine) for row in expired
+    ).items():
+        await conn.execute(
+            update(dose_stock)
+            .where(dose_stock.c.clinic_id == clinic, dose_stock.c.vaccine == vaccine)
+            .values(doses_held=dose_stock.c.doses_held - n)
+        )
+    return len(expired)
