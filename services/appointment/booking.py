@@ -1,0 +1,312 @@
+"""The booking saga: reserve, confirm, cancel, and the repair of interrupted steps.
+
+Each step is idempotent. An appointment records what it still owes
+(``confirm_requested``, ``release_pending``) before calling inventory, so a
+crash between the two is finished or compensated by the repair job.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from vaxbook.inventory.v1 import inventory_pb2 as inv
+from vaxbook.inventory.v1 import inventory_pb2_grpc
+
+from services.appointment.errors import AppointmentError
+from services.appointment.slots import SlotDirectory
+from services.appointment.store import AppointmentRow, AppointmentStore
+from services.common import logs
+from services.common.clock import Clock
+from services.common.errors import DomainError, NotFound
+from services.common.grpc_clients import DEFAULT_TIMEOUT_SECONDS, upstream
+from services.common.names import HOLD, SLOT
+
+log = logging.getLogger(__name__)
+
+# Inventory refusals at commit that end a PENDING appointment.
+COMMIT_REFUSALS = {"HOLD_EXPIRED", "SLOT_FULL", "OUT_OF_DOSES"}
+REPAIR_BATCH = 200
+
+
+@dataclass(frozen=True)
+class ReserveRequest:
+    citizen_id: str
+    slot_name: str
+    vaccine: str
+    dose_number: int
+    request_id: str
+
+
+class Booking:
+    def __init__(
+        self,
+        store: AppointmentStore,
+        inventory: inventory_pb2_grpc.InventoryServiceStub,
+        slots: SlotDirectory,
+        clock: Clock,
+        hold_ttl_seconds: int,
+    ) -> None:
+        self.store = store
+        self.inventory = inventory
+        self.slots = slots
+        self.clock = clock
+        self.hold_ttl_seconds = hold_ttl_seconds
+
+    async def reserve(
+        self, request: ReserveRequest, call_timeout: float = DEFAULT_TIMEOUT_SECONDS
+    ) -> AppointmentRow:
+        """Holds a seat and a dose and records a PENDING appointment."""
+        now = self.clock.now()
+        existing = await self._clash(request, now)
+        if existing is not None:
+            return existing
+
+        slot_ids = SLOT.parse(request.slot_name)
+        slot = await self.slots.get(request.slot_name, call_timeout)
+        if request.vaccine not in slot.vaccines:
+            raise AppointmentError.vaccine_not_offered(
+                request.slot_name, request.vaccine
+            )
+        if slot.end_time <= now:
+            raise AppointmentError.slot_over(request.slot_name)
+
+        appointment_id = uuid.uuid4().hex
+        logs.bind(appointment_id=appointment_id)
+        async with upstream("inventory"):
+            hold = await self.inventory.CreateHold(
+                inv.CreateHoldRequest(
+                    slot=request.slot_name,
+                    vaccine=request.vaccine,
+                    hold_id=appointment_id,
+                    ttl_seconds=self.hold_ttl_seconds,
+                    request_id=request.request_id,
+                ),
+                timeout=call_timeout,
+            )
+        row = AppointmentRow(
+            id=appointment_id,
+            citizen_id=request.citizen_id,
+            clinic_id=slot_ids["clinic"],
+            slot_id=slot_ids["slot"],
+            vaccine=request.vaccine,
+            dose_number=request.dose_number,
+            state="PENDING",
+            reserve_request_id=request.request_id,
+            hold_expires_at=hold.expire_time.ToDatetime(tzinfo=UTC),
+            slot_start=slot.start_time,
+            slot_end=slot.end_time,
+            confirm_requested=False,
+            release_pending=False,
+            end_reason="",
+            create_time=now,
+            update_time=now,
+        )
+        if await self._insert(row, request, now):
+            log.info("appointment reserved")
+            return row
+        # A concurrent retry or booking won the race: give our hold back.
+        await self._release(row, call_timeout)
+        existing = await self._clash(request, now)
+        if existing is None:
+            raise AppointmentError.already_booked(
+                f"citizens/{request.citizen_id}", request.dose_number
+            )
+        return existing
+
+    async def _insert(
+        self, row: AppointmentRow, request: ReserveRequest, now: datetime
+    ) -> bool:
+        if await self.store.insert(row):
+            return True
+        # A run-out hold not yet recorded as EXPIRED may still block the dose.
+        await self.store.expire_stale(request.citizen_id, request.dose_number, now)
+        return await self.store.insert(row)
+
+    async def _clash(
+        self, request: ReserveRequest, now: datetime
+    ) -> AppointmentRow | None:
+        """The appointment this request repeats; raises if the citizen already
+        has another active one for the dose."""
+        existing = await self.store.find_for_reserve(
+            request.request_id, request.citizen_id, request.dose_number, now
+        )
+        if existing is None:
+            return None
+        if existing.reserve_request_id != request.request_id:
+            raise AppointmentError.already_booked(
+                f"citizens/{request.citizen_id}", request.dose_number
+            )
+        same = (
+            existing.citizen_id == request.citizen_id
+            and SLOT.format(clinic=existing.clinic_id, slot=existing.slot_id)
+            == request.slot_name
+            and existing.vaccine == request.vaccine
+            and existing.dose_number == request.dose_number
+        )
+        if not same:
+            raise AppointmentError.request_id_reused(request.request_id)
+        return existing.as_seen_at(now)
+
+    async def confirm(
+        self, appointment_id: str, call_timeout: float = DEFAULT_TIMEOUT_SECONDS
+    ) -> AppointmentRow:
+        """Commits the hold and marks the appointment CONFIRMED."""
+        logs.bind(appointment_id=appointment_id)
+        row = await self._get(appointment_id)
+        now = self.clock.now()
+        if row.state == "CONFIRMED":
+            return row
+        seen = row.as_seen_at(now)
+        if seen.state == "EXPIRED":
+            await self._end(
+                row, "EXPIRED", seen.end_reason or "HOLD_EXPIRED", call_timeout
+            )
+            raise AppointmentError.hold_expired(_name(row))
+        if row.state != "PENDING":
+            raise AppointmentError.wrong_state(_name(row), row.state, "confirm")
+        marked = await self.store.transition(
+            row.id, ("PENDING",), confirm_requested=True, update_time=now
+        )
+        if marked is None:
+            return await self._settled(appointment_id, "confirm")
+        return await self._finish_confirm(marked, call_timeout)
+
+    async def _finish_confirm(
+        self, row: AppointmentRow, call_timeout: float
+    ) -> AppointmentRow:
+        expire_time = Timestamp()
+        expire_time.FromDatetime(row.hold_expires_at)
+        try:
+            async with upstream("inventory"):
+                await self.inventory.CommitHold(
+                    inv.CommitHoldRequest(
+                        name=_hold_name(row),
+                        slot=SLOT.format(clinic=row.clinic_id, slot=row.slot_id),
+                        vaccine=row.vaccine,
+                        expire_time=expire_time,
+                        request_id=f"confirm-{row.id}",
+                    ),
+                    timeout=call_timeout,
+                )
+        except DomainError as refusal:
+            if refusal.reason in COMMIT_REFUSALS:
+                await self._end(row, "EXPIRED", refusal.reason, call_timeout)
+                if refusal.reason == "HOLD_EXPIRED":
+                    raise AppointmentError.hold_expired(_name(row)) from None
+            raise
+        confirmed = await self.store.transition(
+            row.id, ("PENDING",), state="CONFIRMED", update_time=self.clock.now()
+        )
+        if confirmed is None:
+            return await self._settled(row.id, "confirm")
+        log.info("appointment confirmed")
+        return confirmed
+
+    async def cancel(
+        self, appointment_id: str, call_timeout: float = DEFAULT_TIMEOUT_SECONDS
+    ) -> AppointmentRow:
+        """Cancels a PENDING or CONFIRMED appointment; seat and dose go back."""
+        logs.bind(appointment_id=appointment_id)
+        row = await self._get(appointment_id)
+        if row.state == "CANCELLED":
+            return row
+        if row.as_seen_at(self.clock.now()).state not in ("PENDING", "CONFIRMED"):
+            raise AppointmentError.wrong_state(
+                _name(row), row.as_seen_at(self.clock.now()).state, "cancel"
+            )
+        cancelled = await self._end(
+            row, "CANCELLED", "CANCELLED_BY_CITIZEN", call_timeout
+        )
+        if cancelled is None:
+            return await self._settled(appointment_id, "cancel")
+        log.info("appointment cancelled")
+        return cancelled
+
+    async def get(self, appointment_id: str) -> AppointmentRow:
+        return (await self._get(appointment_id)).as_seen_at(self.clock.now())
+
+    async def list_for_citizen(
+        self, citizen_id: str, offset: int, limit: int
+    ) -> list[AppointmentRow]:
+        now = self.clock.now()
+        rows = await self.store.list_for_citizen(citizen_id, offset, limit)
+        return [row.as_seen_at(now) for row in rows]
+
+    async def repair(self) -> int:
+        """Finishes interrupted confirms, records run-out holds as EXPIRED and
+        pays owed releases. Safe to run on several replicas at once."""
+        now = self.clock.now()
+        rows = await self.store.needing_repair(now, REPAIR_BATCH)
+        for row in rows:
+            try:
+                await self._repair_one(row, now)
+            except DomainError as error:
+                log.warning("repair of %s deferred: %s", row.id, error.reason)
+        return len(rows)
+
+    async def _repair_one(self, row: AppointmentRow, now: datetime) -> None:
+        if row.state == "PENDING" and row.confirm_requested:
+            # A refused commit has already ended the appointment as EXPIRED.
+            with suppress(AppointmentError):
+                await self._finish_confirm(row, DEFAULT_TIMEOUT_SECONDS)
+        elif row.state == "PENDING":
+            await self._end(row, "EXPIRED", "HOLD_EXPIRED", DEFAULT_TIMEOUT_SECONDS)
+        elif row.release_pending:
+            await self._release(row, DEFAULT_TIMEOUT_SECONDS)
+            await self.store.release_done(row.id)
+
+    async def _end(
+        self, row: AppointmentRow, state: str, reason: str, call_timeout: float
+    ) -> AppointmentRow | None:
+        """Ends a live appointment and gives its hold back."""
+        ended = await self.store.transition(
+            row.id,
+            ("PENDING", "CONFIRMED"),
+            state=state,
+            end_reason=reason,
+            release_pending=True,
+            update_time=self.clock.now(),
+        )
+        if ended is None:
+            return None
+        await self._release(ended, call_timeout)
+        await self.store.release_done(ended.id)
+        return ended
+
+    async def _release(self, row: AppointmentRow, call_timeout: float) -> None:
+        async with upstream("inventory"):
+            await self.inventory.ReleaseHold(
+                inv.ReleaseHoldRequest(
+                    name=_hold_name(row), request_id=f"release-{row.id}"
+                ),
+                timeout=call_timeout,
+            )
+
+    async def _get(self, appointment_id: str) -> AppointmentRow:
+        row = await self.store.get(appointment_id)
+        if row is None:
+            raise NotFound("appointment", f"appointments/{appointment_id}")
+        return row
+
+    async def _settled(self, appointment_id: str, action: str) -> AppointmentRow:
+        """After losing a race, the appointment as the winner left it."""
+        row = await self._get(appointment_id)
+        wanted = "CONFIRMED" if action == "confirm" else "CANCELLED"
+        if row.state == wanted:
+            return row
+        if row.end_reason == "HOLD_EXPIRED":
+            raise AppointmentError.hold_expired(_name(row))
+        raise AppointmentError.wrong_state(_name(row), row.state, action)
+
+
+def _name(row: AppointmentRow) -> str:
+    return f"appointments/{row.id}"
+
+
+def _hold_name(row: AppointmentRow) -> str:
+    return HOLD.format(clinic=row.clinic_id, hold=row.id)

@@ -1,0 +1,171 @@
+"""PostgreSQL storage of appointments; every state change is a guarded update."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.appointment.tables import ACTIVE_STATES, appointments
+
+
+@dataclass(frozen=True)
+class AppointmentRow:
+    id: str
+    citizen_id: str
+    clinic_id: str
+    slot_id: str
+    vaccine: str
+    dose_number: int
+    state: str
+    reserve_request_id: str
+    hold_expires_at: datetime
+    slot_start: datetime
+    slot_end: datetime
+    confirm_requested: bool
+    release_pending: bool
+    end_reason: str
+    create_time: datetime
+    update_time: datetime
+
+    def as_seen_at(self, now: datetime) -> AppointmentRow:
+        """The row as a reader should see it: a PENDING hold that has run out
+        reads EXPIRED even before the repair job records it."""
+        if (
+            self.state == "PENDING"
+            and not self.confirm_requested
+            and self.hold_expires_at <= now
+        ):
+            return replace(self, state="EXPIRED", end_reason="HOLD_EXPIRED")
+        return self
+
+
+class AppointmentStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def find_for_reserve(
+        self, request_id: str, citizen_id: str, dose_number: int, now: datetime
+    ) -> AppointmentRow | None:
+        """The appointment a Reserve clashes with: the one made by the same
+        ``request_id``, else the citizen's active one for the dose."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(appointments).where(
+                    or_(
+                        appointments.c.reserve_request_id == request_id,
+                        and_(
+                            appointments.c.citizen_id == citizen_id,
+                            appointments.c.dose_number == dose_number,
+                            appointments.c.state.in_(ACTIVE_STATES),
+                        ),
+                    )
+                )
+            )
+            found = [AppointmentRow(*row) for row in rows]
+        found.sort(key=lambda row: row.reserve_request_id != request_id)
+        for row in found:
+            if row.reserve_request_id == request_id or row.as_seen_at(now).state in (
+                ACTIVE_STATES
+            ):
+                return row
+        return None
+
+    async def insert(self, row: AppointmentRow) -> bool:
+        """Inserts a new appointment; ``False`` when it clashes with one that
+        holds its request id or its citizen's active dose."""
+        async with self.engine.begin() as conn:
+            inserted = await conn.scalar(
+                insert(appointments)
+                .values(**row.__dict__)
+                .on_conflict_do_nothing()
+                .returning(appointments.c.id)
+            )
+        return inserted is not None
+
+    async def expire_stale(self, citizen_id: str, dose_number: int, now: datetime):
+        """Records as EXPIRED the citizen's run-out hold for this dose, so it no
+        longer blocks a new booking; its release is left to the repair job."""
+        await self._update(
+            and_(
+                appointments.c.citizen_id == citizen_id,
+                appointments.c.dose_number == dose_number,
+                appointments.c.state == "PENDING",
+                appointments.c.confirm_requested.is_(False),
+                appointments.c.hold_expires_at <= now,
+            ),
+            state="EXPIRED",
+            end_reason="HOLD_EXPIRED",
+            release_pending=True,
+            update_time=now,
+        )
+
+    async def get(self, appointment_id: str) -> AppointmentRow | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(appointments).where(appointments.c.id == appointment_id)
+                )
+            ).first()
+        return AppointmentRow(*row) if row else None
+
+    async def list_for_citizen(
+        self, citizen_id: str, offset: int, limit: int
+    ) -> list[AppointmentRow]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(appointments)
+                .where(appointments.c.citizen_id == citizen_id)
+                .order_by(appointments.c.create_time.desc(), appointments.c.id)
+                .offset(offset)
+                .limit(limit)
+            )
+            return [AppointmentRow(*row) for row in rows]
+
+    async def transition(
+        self, appointment_id: str, from_states: tuple[str, ...], **values
+    ) -> AppointmentRow | None:
+        """Changes an appointment only if it is in one of ``from_states``;
+        returns the new row, or ``None`` when it was not."""
+        rows = await self._update(
+            and_(
+                appointments.c.id == appointment_id,
+                appointments.c.state.in_(from_states),
+            ),
+            **values,
+        )
+        return rows[0] if rows else None
+
+    async def release_done(self, appointment_id: str) -> None:
+        await self._update(appointments.c.id == appointment_id, release_pending=False)
+
+    async def needing_repair(self, now: datetime, limit: int) -> list[AppointmentRow]:
+        """Run-out PENDING appointments and ended ones whose release is owed."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(appointments)
+                .where(
+                    or_(
+                        and_(
+                            appointments.c.state == "PENDING",
+                            appointments.c.hold_expires_at <= now,
+                        ),
+                        appointments.c.release_pending.is_(True),
+                    )
+                )
+                .limit(limit)
+            )
+            return [AppointmentRow(*row) for row in rows]
+
+    async def _update(self, condition, **values) -> list[AppointmentRow]:
+        async with self.engine.begin() as conn:
+            rows = await conn.execute(
+                update(appointments)
+                .where(condition)
+                .values(**values)
+                .returning(*appointments.c)
+            )
+            return [AppointmentRow(*row) for row in rows]

@@ -1,0 +1,1 @@
+"""Clinic service: clinics and their bookable slots."""

@@ -1,0 +1,207 @@
+"""gRPC transport of the clinic service."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from vaxbook.clinic.v1 import clinic_pb2 as pb
+from vaxbook.clinic.v1 import clinic_pb2_grpc
+from vaxbook.inventory.v1 import inventory_pb2, inventory_pb2_grpc
+
+from services.clinic.store import ClinicRow, ClinicStore, SlotRow
+from services.common import paging
+from services.common.clock import Clock
+from services.common.errors import NotFound
+from services.common.grpc_clients import timeout, upstream
+from services.common.names import CLINIC, SLOT
+from services.common.validation import Checker, checking
+
+MAX_CAPACITY = 100_000
+MAX_TEXT_LENGTH = 200
+
+
+class ClinicServicer(clinic_pb2_grpc.ClinicServiceServicer):
+    def __init__(
+        self,
+        store: ClinicStore,
+        inventory: inventory_pb2_grpc.InventoryServiceStub,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.inventory = inventory
+        self.clock = clock
+
+    async def CreateClinic(self, request, context) -> pb.Clinic:
+        clinic = request.clinic
+        with checking() as check:
+            for field in ("display_name", "region", "address"):
+                _check_text(check, f"clinic.{field}", getattr(clinic, field))
+            if check.required("clinic.vaccines", list(clinic.vaccines)):
+                for vaccine in clinic.vaccines:
+                    _check_text(check, "clinic.vaccines", vaccine)
+            check.request_id(request.request_id)
+        row = await self.store.create_clinic(
+            request.request_id,
+            {
+                "display_name": clinic.display_name,
+                "region": clinic.region,
+                "address": clinic.address,
+                "vaccines": sorted(set(clinic.vaccines)),
+            },
+            self.clock.now(),
+        )
+        return _clinic(row)
+
+    async def GetClinic(self, request, context) -> pb.Clinic:
+        with checking() as check:
+            ids = check.name("name", request.name, CLINIC)
+        row = await self.store.get_clinic(ids["clinic"])
+        if row is None:
+            raise NotFound("clinic", request.name)
+        return _clinic(row)
+
+    async def ListClinics(self, request, context) -> pb.ListClinicsResponse:
+        size = paging.page_size(request.page_size)
+        offset = paging.decode_offset(request.page_token)
+        rows = await self.store.list_clinics(
+            request.region, request.vaccine, offset, size + 1
+        )
+        return pb.ListClinicsResponse(
+            clinics=[_clinic(row) for row in rows[:size]],
+            next_page_token=paging.next_token(offset, size, len(rows)),
+        )
+
+    async def CreateSlot(self, request, context) -> pb.Slot:
+        slot = request.slot
+        with checking() as check:
+            ids = check.name("parent", request.parent, CLINIC)
+            _check_window(check, slot)
+            _check_capacity(check, "slot.capacity", slot.capacity)
+            check.request_id(request.request_id)
+        if await self.store.get_clinic(ids["clinic"]) is None:
+            raise NotFound("clinic", request.parent)
+        row = await self.store.create_slot(
+            request.request_id,
+            ids["clinic"],
+            {
+                "start_time": slot.start_time.ToDatetime(tzinfo=UTC),
+                "end_time": slot.end_time.ToDatetime(tzinfo=UTC),
+                "capacity": slot.capacity,
+            },
+        )
+        # Retries reach here too, so the seats reach inventory even if an
+        # earlier attempt stopped after the insert.
+        await self._push_capacity(row, request.request_id, context)
+        return _slot(row)
+
+    async def GetSlot(self, request, context) -> pb.Slot:
+        with checking() as check:
+            ids = check.name("name", request.name, SLOT)
+        row = await self.store.get_slot(ids["clinic"], ids["slot"])
+        if row is None:
+            raise NotFound("slot", request.name)
+        return _slot(row)
+
+    async def ListSlots(self, request, context) -> pb.ListSlotsResponse:
+        with checking() as check:
+            clinic_id = None
+            if request.parent != "clinics/-":
+                clinic_id = check.name("parent", request.parent, CLINIC).get("clinic")
+            day = _parse_day(check, request.date)
+        size = paging.page_size(request.page_size)
+        offset = paging.decode_offset(request.page_token)
+        rows = await self.store.list_slots(
+            clinic_id, request.region, request.vaccine, day, offset, size + 1
+        )
+        return pb.ListSlotsResponse(
+            slots=[_slot(row) for row in rows[:size]],
+            next_page_token=paging.next_token(offset, size, len(rows)),
+        )
+
+    async def UpdateSlotCapacity(self, request, context) -> pb.Slot:
+        with checking() as check:
+            ids = check.name("name", request.name, SLOT)
+            _check_capacity(check, "capacity", request.capacity)
+            check.request_id(request.request_id)
+        row = await self.store.get_slot(ids["clinic"], ids["slot"])
+        if row is None:
+            raise NotFound("slot", request.name)
+        row = SlotRow(**{**row.__dict__, "capacity": request.capacity})
+        # Inventory refuses a capacity below the committed seats; only then
+        # does the clinic's own record change.
+        await self._push_capacity(row, request.request_id, context)
+        await self.store.set_capacity(row.clinic_id, row.id, request.capacity)
+        return _slot(row)
+
+    async def _push_capacity(
+        self, row: SlotRow, request_id: str, context: grpc.aio.ServicerContext
+    ) -> None:
+        async with upstream("inventory"):
+            await self.inventory.SetSlotCapacity(
+                inventory_pb2.SetSlotCapacityRequest(
+                    slot=SLOT.format(clinic=row.clinic_id, slot=row.id),
+                    capacity=row.capacity,
+                    request_id=request_id,
+                ),
+                timeout=timeout(context),
+            )
+
+
+def _check_text(check: Checker, field: str, value: str) -> None:
+    if check.required(field, value.strip()) and len(value) > MAX_TEXT_LENGTH:
+        check.fail(field, f"must be at most {MAX_TEXT_LENGTH} chars")
+
+
+def _check_capacity(check: Checker, field: str, capacity: int) -> None:
+    check.between(field, capacity, 1, MAX_CAPACITY)
+
+
+def _check_window(check: Checker, slot: pb.Slot) -> None:
+    has_start = check.required("slot.start_time", slot.HasField("start_time"))
+    has_end = check.required("slot.end_time", slot.HasField("end_time"))
+    if (
+        has_start
+        and has_end
+        and slot.end_time.ToDatetime() <= (slot.start_time.ToDatetime())
+    ):
+        check.fail("slot.end_time", "must be after slot.start_time")
+
+
+def _parse_day(check: Checker, value: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        check.fail("date", f"must be a day as YYYY-MM-DD, got {value!r}")
+        return None
+
+
+def _timestamp(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+def _clinic(row: ClinicRow) -> pb.Clinic:
+    return pb.Clinic(
+        name=CLINIC.format(clinic=row.id),
+        display_name=row.display_name,
+        region=row.region,
+        address=row.address,
+        vaccines=row.vaccines,
+        create_time=_timestamp(row.create_time),
+    )
+
+
+def _slot(row: SlotRow) -> pb.Slot:
+    return pb.Slot(
+        name=SLOT.format(clinic=row.clinic_id, slot=row.id),
+        start_time=_timestamp(row.start_time),
+        end_time=_timestamp(row.end_time),
+        capacity=row.capacity,
+        region=row.region,
+        vaccines=row.vaccines,
+    )
