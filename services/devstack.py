@@ -247,7 +247,15 @@ class ServerProcess:
     def stop(self, timeout_seconds: float = STOP_TIMEOUT_SECONDS) -> None:
         """Ask the server to shut down, killing it if it does not in time."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
+        if process is None:
+            return
+        if process.poll() is not None:
+            logger.warning(
+                "%s had already exited with status %d; see %s",
+                self.name,
+                process.returncode,
+                self.log_path,
+            )
             return
         process.send_signal(self.stop_signal)
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,6 +54,17 @@ def with_descendants(pids: set[int]) -> set[int]:
 
 def alive(pids: set[int]) -> set[int]:
     return {pid for pid in pids if Path(f"/proc/{pid}").exists()}
+
+
+def running_commands() -> list[list[str]]:
+    """The argument vector of every live process."""
+    commands = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            commands.append(cmdline.read_bytes().decode().split("\0")[:-1])
+        except OSError:
+            continue
+    return commands
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +128,7 @@ def test_database_can_be_created_once_and_dropped_while_in_use(
 
 
 def test_stopped_stack_leaves_no_port_open_no_process_and_its_logs(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     stack = LocalStack(tmp_path)
     endpoints = stack.start()
@@ -127,8 +139,11 @@ def test_stopped_stack_leaves_no_port_open_no_process_and_its_logs(
     processes = with_descendants(pids)
     assert len(processes) > len(pids)
 
-    stack.stop()
+    with caplog.at_level(logging.INFO, logger="vaxbook.devstack"):
+        stack.stop()
 
+    assert "killing" not in caplog.text
+    assert caplog.text.count(" stopped") == 3
     assert not any(accepts_connections(port) for port in ports)
     assert alive(processes) == set()
     assert stack.servers == ()
@@ -245,20 +260,23 @@ def test_named_database_is_created_on_an_embedded_server(
 
 
 def test_a_server_ignoring_sigterm_is_killed_after_the_stop_timeout(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    log_path = tmp_path / "stubborn.log"
     stubborn = devstack.ServerProcess(
         "stubborn",
-        ["sh", "-c", 'trap "" TERM; exec sleep 60'],
-        tmp_path / "stubborn.log",
-        answers=lambda: True,
+        ["sh", "-c", 'trap "" TERM; echo ready; exec sleep 60'],
+        log_path,
+        answers=lambda: log_path.exists() and "ready" in log_path.read_text(),
     )
     stubborn.start()
     pid = stubborn.pid
     assert pid is not None
 
-    stubborn.stop(timeout_seconds=0.5)
+    with caplog.at_level(logging.WARNING, logger="vaxbook.devstack"):
+        stubborn.stop(timeout_seconds=0.5)
 
+    assert "stubborn did not stop within 0.5 s, killing it" in caplog.text
     assert alive({pid}) == set()
 
 
@@ -275,13 +293,3 @@ def test_a_server_that_never_answers_fails_in_time_and_is_killed(
 
     assert silent.pid is None
     assert running_commands().count(command) == 0
-
-
-def running_commands() -> list[list[str]]:
-    commands = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            commands.append(cmdline.read_bytes().decode().split("\0")[:-1])
-        except OSError:
-            continue
-    return commands

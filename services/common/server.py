@@ -26,6 +26,13 @@ log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 5.0
 
+# gRPC core sheds calls beyond 1,000 waiting for a handler by cancelling them
+# (status CANCELLED). A booking surge must queue instead, up to these bounds.
+SERVER_OPTIONS = [
+    ("grpc.server.max_pending_requests", 10_000),
+    ("grpc.server.max_pending_requests_hard_limit", 20_000),
+]
+
 
 @dataclass
 class Registration:
@@ -59,7 +66,9 @@ async def create_server(
     service: str, registrations: Sequence[Registration], address: str
 ) -> RunningServer:
     """Builds, binds and starts a server; returns it with its bound port."""
-    server = grpc.aio.server(interceptors=[ServiceInterceptor(service)])
+    server = grpc.aio.server(
+        interceptors=[ServiceInterceptor(service)], options=SERVER_OPTIONS
+    )
     for registration in registrations:
         registration.add(registration.servicer, server)
     health_servicer = health.aio.HealthServicer()

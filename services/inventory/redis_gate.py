@@ -72,14 +72,20 @@ def _script_source(name: str) -> str:
     return (LUA / "reap.lua").read_text() + "\n" + (LUA / f"{name}.lua").read_text()
 
 
-def connect(url: str, timeout_seconds: float = 0.5) -> aioredis.Redis:
-    """A client that fails fast instead of retrying, so failover is prompt."""
-    return aioredis.Redis.from_url(
+def connect(
+    url: str, timeout_seconds: float = 2.0, max_connections: int = 64
+) -> aioredis.Redis:
+    """A client with a bounded pool that fails fast instead of retrying, so
+    failover to PostgreSQL is prompt."""
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=timeout_seconds,
         socket_timeout=timeout_seconds,
         socket_connect_timeout=timeout_seconds,
         retry=Retry(NoBackoff(), 0),
     )
+    return aioredis.Redis(connection_pool=pool)
 
 
 class RedisGate:

@@ -1,0 +1,45 @@
+"""Many citizens on the last seats and doses: exactly the capacity is held."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import grpc
+import pytest
+
+from services.common.errors import read_error
+from tests.mesh import availability, make_clinic, make_slot, reserve_request
+
+CALLERS = 2000
+
+
+async def _reserve_all(mesh, slot) -> Counter:
+    stub = mesh.appointments
+
+    async def one() -> str:
+        try:
+            await stub.ReserveAppointment(reserve_request(slot), timeout=60)
+        except grpc.aio.AioRpcError as error:
+            return read_error(error).reason
+        return "HELD"
+
+    return Counter(await asyncio.gather(*(one() for _ in range(CALLERS))))
+
+
+@pytest.mark.parametrize(
+    ("seats", "doses", "refusal"),
+    [(50, 10_000, "SLOT_FULL"), (10_000, 50, "OUT_OF_DOSES")],
+    ids=["seats-tight", "doses-tight"],
+)
+async def test_2000_concurrent_reserves_hold_exactly_50(mesh, seats, doses, refusal):
+    clinic = await make_clinic(mesh, doses=doses)
+    slot = await make_slot(mesh, clinic, capacity=seats)
+
+    outcomes = await _reserve_all(mesh, slot)
+
+    assert outcomes == {"HELD": 50, refusal: CALLERS - 50}
+    counts = await availability(mesh, slot)
+    assert counts.seats.held == 50
+    assert counts.doses.held == 50
+    assert min(counts.seats.free, counts.doses.free) == 0
