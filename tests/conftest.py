@@ -3,10 +3,8 @@ and an in-process mesh of the services."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -64,15 +62,3 @@ async def mesh(settings: Settings, clock: FakeClock) -> Mesh:
     running = await start_mesh(settings, clock)
     yield running
     await running.stop()
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], timeout_seconds: float = 10.0
-) -> None:
-    """Polls ``check`` until it is true; fails after ``timeout_seconds``."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_seconds
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout_seconds}s")
-        await asyncio.sleep(0.05)

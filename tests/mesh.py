@@ -30,6 +30,7 @@ class Mesh:
 
     clock: FakeClock
     servers: dict[str, RunningServer] = field(default_factory=dict)
+    servicers: dict[str, object] = field(default_factory=dict)
     channels: list[grpc.aio.Channel] = field(default_factory=list)
 
     def channel(self, service: str) -> grpc.aio.Channel:
@@ -68,6 +69,7 @@ async def start_mesh(settings: Settings, clock: FakeClock) -> Mesh:
         running = await create_server(name, registrations, "127.0.0.1:0")
         running.on_stop.extend(on_stop)
         mesh.servers[name] = running
+        mesh.servicers[name] = registrations[0].servicer
         settings = dataclasses.replace(
             settings,
             service_addrs={

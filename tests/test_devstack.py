@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import shutil
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -67,9 +70,29 @@ def running_commands() -> list[list[str]]:
     return commands
 
 
+@contextlib.contextmanager
+def scratch_dir() -> Iterator[Path]:
+    """A directory outside pytest's basetemp, removed afterwards.
+
+    As root, PostgreSQL runs as another account that must traverse every parent
+    of its data directory; each pytest session locks its basetemp to the owner.
+    """
+    path = Path(tempfile.mkdtemp(prefix="vaxbook-devstack-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path)
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    with scratch_dir() as path:
+        yield path
+
+
 @pytest.fixture(scope="module")
-def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
-    with LocalStack(tmp_path_factory.mktemp("stack")) as stack:
+def running_stack() -> Iterator[Endpoints]:
+    with scratch_dir() as path, LocalStack(path) as stack:
         yield stack.start()
 
 
@@ -128,28 +151,28 @@ def test_database_can_be_created_once_and_dropped_while_in_use(
 
 
 def test_stopped_stack_leaves_no_port_open_no_process_and_its_logs(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    data_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    stack = LocalStack(tmp_path)
-    endpoints = stack.start()
-    ports = [port_of(url) for url in vars(endpoints).values()]
-    pids = {server.pid for server in stack.servers if server.pid is not None}
-    assert len(pids) == 3
-    assert all(accepts_connections(port) for port in ports)
-    processes = with_descendants(pids)
-    assert len(processes) > len(pids)
+    with LocalStack(data_dir) as stack:
+        endpoints = stack.start()
+        ports = [port_of(url) for url in vars(endpoints).values()]
+        pids = {server.pid for server in stack.servers if server.pid is not None}
+        assert len(pids) == 3
+        assert all(accepts_connections(port) for port in ports)
+        processes = with_descendants(pids)
+        assert len(processes) > len(pids)
 
-    with caplog.at_level(logging.INFO, logger="vaxbook.devstack"):
-        stack.stop()
+        with caplog.at_level(logging.INFO, logger="vaxbook.devstack"):
+            stack.stop()
 
     assert "killing" not in caplog.text
     assert caplog.text.count(" stopped") == 3
     assert not any(accepts_connections(port) for port in ports)
     assert alive(processes) == set()
     assert stack.servers == ()
-    assert "ready to accept connections" in (tmp_path / "postgres.log").read_text()
-    assert "Ready to accept connections" in (tmp_path / "redis.log").read_text()
-    assert "Server is ready" in (tmp_path / "nats.log").read_text()
+    assert "ready to accept connections" in (data_dir / "postgres.log").read_text()
+    assert "Ready to accept connections" in (data_dir / "redis.log").read_text()
+    assert "Server is ready" in (data_dir / "nats.log").read_text()
 
 
 def test_killed_redis_comes_back_empty_on_the_same_port(tmp_path: Path) -> None:
@@ -242,14 +265,14 @@ def test_probing_takes_the_standard_redis_port_only_when_it_answers(
 
 
 def test_named_database_is_created_on_an_embedded_server(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("VBDEV_REDIS_URL", "redis://cache:2/0")
     monkeypatch.setenv("VBDEV_NATS_URL", "nats://bus:3")
     monkeypatch.delenv("VBDEV_DATABASE_URL", raising=False)
 
     endpoints, stack = devstack.resolve_servers(
-        "VBDEV_", tmp_path, probe_local_ports=False, database="citizens"
+        "VBDEV_", data_dir, probe_local_ports=False, database="citizens"
     )
 
     assert stack is not None
