@@ -33,7 +33,7 @@ generate: $(VENV)/.installed
 # Fails when generated/ does not match what the protos produce.
 check-generated: $(VENV)/.installed
 	@tmp=$$(mktemp -d) && cp -r generated "$$tmp/before" && \
-	$(MAKE) --no-print-directory generate >/dev/null && \
+	$(MAKE) --no-print-directory generate >/dev/null 2>&1 && \
 	if diff -r "$$tmp/before" generated >/dev/null; then \
 		echo "generated/ is fresh"; rm -rf "$$tmp"; \
 	else \

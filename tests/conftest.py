@@ -4,8 +4,10 @@ and an in-process mesh of the services."""
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -19,12 +21,13 @@ RUN_ID = uuid.uuid4().hex[:10]
 
 
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory) -> Endpoints:
+def servers() -> Endpoints:
     """PostgreSQL, Redis and NATS: from VAXBOOK_TEST_*, the local ports, or
     embedded servers started for this run."""
-    endpoints, stack = resolve_servers(
-        "VAXBOOK_TEST_", tmp_path_factory.mktemp("servers")
-    )
+    # Not under pytest's own temporary folder: as root, pytest makes that
+    # private, and embedded PostgreSQL runs as an unprivileged account.
+    data_dir = Path(tempfile.mkdtemp(prefix="vaxbook-test-servers-"))
+    endpoints, stack = resolve_servers("VAXBOOK_TEST_", data_dir)
     yield endpoints
     if stack is not None:
         stack.stop()

@@ -118,7 +118,10 @@ class RedisGate:
             raise RedisUnavailable(str(error)) from error
 
     async def ping(self) -> None:
+        """Checks Redis answers on fresh connections: pooled ones may predate
+        an outage and be dead."""
         try:
+            await self.client.connection_pool.disconnect()
             await self.client.ping()
         except _REDIS_DOWN as error:
             raise RedisUnavailable(str(error)) from error

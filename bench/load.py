@@ -1,0 +1,121 @@
+"""The load generator: N asyncio workers calling one RPC in a process of its own.
+
+Workers call back to back for a warm-up, then for the measured window; a call
+counts when it finishes inside the window. The run is bounded in time (no new
+call after the window, every call has a deadline) and in count (at most
+``max_calls`` calls are started, so a reserve run never runs out of seats).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import grpc
+from vaxbook.appointment.v1 import appointment_pb2_grpc
+from vaxbook.clinic.v1 import clinic_pb2 as clin
+
+from bench.echo_server import METHOD as ECHO_METHOD
+from bench.window import Window
+from tests.mesh import reserve_request
+
+ECHO = "echo"
+RESERVE = "reserve"
+ECHO_PAYLOAD = b"vaxbook-bench-" + bytes(50)
+# Beyond the window and the last call's deadline, before a run counts as hung.
+HANG_MARGIN_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """What to call, how hard and for how long."""
+
+    kind: str
+    address: str
+    workers: int
+    warmup_seconds: float
+    duration_seconds: float
+    max_calls: int
+    call_timeout_seconds: float = 5.0
+    slots: tuple[clin.Slot, ...] = ()
+
+
+@dataclass
+class LoadResult:
+    """Calls finished inside the measured window, and every failure by reason."""
+
+    calls_ok: int = 0
+    calls_failed: int = 0
+    calls_started: int = 0
+    window_seconds: float = 0.0
+    failures: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def calls_per_second(self) -> float:
+        return self.calls_ok / self.window_seconds if self.window_seconds else 0.0
+
+
+async def measure(plan: LoadPlan, pool: ProcessPoolExecutor) -> LoadResult:
+    """Runs ``plan`` in the pool's process and returns its result."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(pool, run_load, plan)
+
+
+def run_load(plan: LoadPlan) -> LoadResult:
+    """The entry point in the load process."""
+    return asyncio.run(_drive(plan))
+
+
+async def _drive(plan: LoadPlan) -> LoadResult:
+    async with grpc.aio.insecure_channel(plan.address) as channel:
+        await asyncio.wait_for(channel.channel_ready(), plan.call_timeout_seconds)
+        call = _call_for(plan, channel)
+        result = LoadResult()
+        window = Window(plan.warmup_seconds, plan.duration_seconds)
+        workers = [_worker(call, plan, window, result) for _ in range(plan.workers)]
+        await asyncio.wait_for(
+            asyncio.gather(*workers),
+            plan.warmup_seconds
+            + plan.duration_seconds
+            + plan.call_timeout_seconds
+            + HANG_MARGIN_SECONDS,
+        )
+        result.window_seconds = window.elapsed_seconds()
+    return result
+
+
+async def _worker(
+    call: Callable[[], Awaitable[object]],
+    plan: LoadPlan,
+    window: Window,
+    result: LoadResult,
+) -> None:
+    while window.running() and result.calls_started < plan.max_calls:
+        result.calls_started += 1
+        try:
+            await call()
+        except grpc.aio.AioRpcError as error:
+            result.failures[error.code().name] += 1
+            result.calls_failed += window.inside()
+        else:
+            result.calls_ok += window.inside()
+
+
+def _call_for(plan: LoadPlan, channel: grpc.aio.Channel):
+    """A no-argument coroutine function making one call of the plan's kind."""
+    timeout = plan.call_timeout_seconds
+    if plan.kind == ECHO:
+        echo = channel.unary_unary(ECHO_METHOD)
+        return lambda: echo(ECHO_PAYLOAD, timeout=timeout)
+    if plan.kind == RESERVE:
+        stub = appointment_pb2_grpc.AppointmentServiceStub(channel)
+        slots = itertools.cycle(plan.slots)
+        # Each call books a new citizen, so no reservation clashes with another.
+        return lambda: stub.ReserveAppointment(
+            reserve_request(next(slots)), timeout=timeout
+        )
+    raise ValueError(f"unknown load kind {plan.kind!r}; use {ECHO!r} or {RESERVE!r}")

@@ -1,0 +1,345 @@
+"""Benchmarks the vaxbook mesh in one run and writes ``bench/results.json``.
+
+What it measures, against real PostgreSQL and Redis and a fresh database:
+
+- ``echo_rps``: unary calls a second to a bare ``grpc.aio`` echo server, and
+  ``reserve_rps``: ``ReserveAppointment`` calls a second through the inventory,
+  clinic and appointment service processes, both driven by the same load
+  generator; ``reserve_to_echo`` is their ratio (target at least 0.5).
+- ``hot_slot_redis_holds_per_s`` and ``hot_slot_db_holds_per_s``: holds a
+  second on one slot against the inventory engine in process, on the Redis
+  and on the PostgreSQL path; ``redis_to_db_hot_slot`` is their ratio (target
+  at least 3).
+- ``oversold``: seats and doses claimed beyond their totals after every
+  scenario, including many citizens reserving the few seats of one slot
+  (target 0; the only figure that makes the run fail).
+
+Run ``make bench`` or ``python -m bench.run --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import multiprocessing
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import AsyncExitStack, ExitStack
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import redis
+from vaxbook.clinic.v1 import clinic_pb2 as clin
+
+from bench import BenchError
+from bench.checks import OversellCheck, UsedSlot
+from bench.hot_slot import HotSlotPlan, measure_hot_slot
+from bench.load import ECHO, RESERVE, LoadPlan, LoadResult, measure
+from bench.processes import (
+    ChildProcess,
+    ServiceEnvironment,
+    echo_server,
+    stop_all,
+    vaxbook_services,
+)
+from bench.report import table, write_results
+from bench.scenarios import (
+    VACCINE,
+    MeshClient,
+    connected_mesh,
+    contend_for_seats,
+    open_slots,
+    used_by_appointments,
+)
+from services.common.db import create_engine
+from services.devstack import Endpoints, create_database, drop_database, resolve_servers
+from services.migrate import migrate
+
+log = logging.getLogger("vaxbook.bench")
+
+RUN_ID = uuid.uuid4().hex[:10]
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """How hard and how long each scenario runs."""
+
+    workers: int = 64
+    warmup_seconds: float = 1.0
+    duration_seconds: float = 5.0
+    # Far above what the echo server can answer in the window.
+    echo_max_calls: int = 1_000_000
+    reserve_clinics: int = 4
+    reserve_slots_per_clinic: int = 8
+    reserve_slot_capacity: int = 1000
+    contention_seats: int = 20
+    contention_citizens: int = 500
+    hot_slot_tasks: int = 64
+    hot_slot_warmup_seconds: float = 0.5
+    hot_slot_seconds: float = 3.0
+    hot_slot_capacity: int = 100_000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parameters = _parse(argv)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    started = time.monotonic()
+    try:
+        results = _run(parameters)
+    except BenchError as error:
+        log.error("benchmark failed: %s", error)
+        return 2
+    results["run_seconds"] = round(time.monotonic() - started, 1)
+    write_results(results)
+    print(table(results))
+    print(f"\n{results['run_seconds']} s; results in bench/results.json")
+    return 1 if results["oversold"] else 0
+
+
+def _parse(argv: list[str] | None) -> Parameters:
+    defaults = Parameters()
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--workers", type=int, default=defaults.workers)
+    parser.add_argument(
+        "--duration-seconds", type=float, default=defaults.duration_seconds
+    )
+    parser.add_argument("--warmup-seconds", type=float, default=defaults.warmup_seconds)
+    parser.add_argument(
+        "--hot-slot-seconds", type=float, default=defaults.hot_slot_seconds
+    )
+    options = parser.parse_args(argv)
+    return Parameters(
+        workers=options.workers,
+        duration_seconds=options.duration_seconds,
+        warmup_seconds=options.warmup_seconds,
+        hot_slot_seconds=options.hot_slot_seconds,
+    )
+
+
+# Servers, database and processes: set up in order, torn down in reverse.
+
+
+def _run(parameters: Parameters) -> dict:
+    with (
+        tempfile.TemporaryDirectory(prefix="vaxbook-bench-") as scratch,
+        ExitStack() as cleanup,
+    ):
+        work_dir = Path(scratch)
+        endpoints = _servers(cleanup, work_dir)
+        environment = ServiceEnvironment.on_free_ports(
+            database_url=_fresh_database(cleanup, endpoints.database_url),
+            redis_url=endpoints.redis_url,
+            nats_url=endpoints.nats_url,
+            key_prefix=f"vbbench-{RUN_ID}",
+        )
+        cleanup.callback(_delete_keys, endpoints.redis_url, environment.key_prefix)
+        echo = echo_server(work_dir)
+        processes = [echo, *vaxbook_services(environment, work_dir)]
+        cleanup.callback(_stop, processes)
+        for process in processes:
+            process.start()
+        return asyncio.run(_scenarios(parameters, environment, echo, processes))
+
+
+def _servers(cleanup: ExitStack, work_dir: Path) -> Endpoints:
+    endpoints, stack = resolve_servers("VAXBOOK_BENCH_", work_dir / "servers")
+    if stack is not None:
+        cleanup.callback(stack.stop)
+    return endpoints
+
+
+def _fresh_database(cleanup: ExitStack, server_url: str) -> str:
+    name = f"vaxbook_bench_{RUN_ID}"
+    database_url = create_database(server_url, name)
+    cleanup.callback(drop_database, server_url, name)
+    migrate(database_url)
+    return database_url
+
+
+def _delete_keys(redis_url: str, key_prefix: str) -> None:
+    with redis.Redis.from_url(redis_url) as client:
+        keys = list(client.scan_iter(match=f"{key_prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    log.info("deleted %d Redis keys under %s", len(keys), key_prefix)
+
+
+def _stop(processes: list[ChildProcess]) -> None:
+    failed = stop_all(processes)
+    if failed:
+        names = ", ".join(process.name for process in failed)
+        raise BenchError(f"{names} did not stop cleanly on SIGTERM")
+
+
+# The scenarios.
+
+
+async def _scenarios(
+    parameters: Parameters,
+    environment: ServiceEnvironment,
+    echo: ChildProcess,
+    processes: list[ChildProcess],
+) -> dict:
+    await asyncio.gather(*(process.wait_serving() for process in processes))
+    async with AsyncExitStack() as stack:
+        mesh = await stack.enter_async_context(connected_mesh(environment))
+        engine = create_engine(environment.database_url, pool_size=2)
+        stack.push_async_callback(engine.dispose)
+        pool = stack.enter_context(
+            ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        )
+        scenarios = _Scenarios(
+            parameters, environment, mesh, OversellCheck(engine, mesh.inventory), pool
+        )
+        results = await scenarios.run(echo.address)
+    for process in processes:
+        if process.exit_code is not None:
+            raise process.failure(f"exited with status {process.exit_code} mid-run")
+    return results
+
+
+class _Scenarios:
+    """Runs each scenario, checks its slots for overselling, collects figures."""
+
+    def __init__(
+        self,
+        parameters: Parameters,
+        environment: ServiceEnvironment,
+        mesh: MeshClient,
+        check: OversellCheck,
+        pool: ProcessPoolExecutor,
+    ) -> None:
+        self.parameters = parameters
+        self.environment = environment
+        self.mesh = mesh
+        self.check = check
+        self.pool = pool
+        self.oversold: dict[str, int] = {}
+        self.refusals: dict[str, dict[str, int]] = {}
+
+    async def run(self, echo_address: str) -> dict:
+        echo = await self._load(
+            ECHO, echo_address, max_calls=self.parameters.echo_max_calls
+        )
+        reserve = await self._reserve()
+        contention = await self._contention()
+        redis_rate = await self._hot_slot(use_redis=True)
+        db_rate = await self._hot_slot(use_redis=False)
+        return {
+            "echo_rps": round(echo.calls_per_second, 1),
+            "reserve_rps": round(reserve.calls_per_second, 1),
+            "reserve_to_echo": _ratio(reserve.calls_per_second, echo.calls_per_second),
+            "hot_slot_redis_holds_per_s": round(redis_rate, 1),
+            "hot_slot_db_holds_per_s": round(db_rate, 1),
+            "redis_to_db_hot_slot": _ratio(redis_rate, db_rate),
+            "oversold": sum(self.oversold.values()),
+            "oversold_by_scenario": self.oversold,
+            "contention_pending": contention,
+            "refusals": self.refusals,
+            "parameters": asdict(self.parameters),
+        }
+
+    async def _load(
+        self,
+        kind: str,
+        address: str,
+        max_calls: int,
+        slots: Sequence[clin.Slot] = (),
+    ) -> LoadResult:
+        parameters = self.parameters
+        plan = LoadPlan(
+            kind=kind,
+            address=address,
+            workers=parameters.workers,
+            warmup_seconds=parameters.warmup_seconds,
+            duration_seconds=parameters.duration_seconds,
+            max_calls=max_calls,
+            slots=tuple(slots),
+        )
+        log.info(
+            "%s load: %d workers for %g s", kind, plan.workers, plan.duration_seconds
+        )
+        result = await measure(plan, self.pool)
+        self._record_refusals(kind, result)
+        log.info("%s: %.1f calls/s", kind, result.calls_per_second)
+        return result
+
+    async def _reserve(self) -> LoadResult:
+        parameters = self.parameters
+        slots = await open_slots(
+            self.mesh,
+            parameters.reserve_clinics,
+            parameters.reserve_slots_per_clinic,
+            parameters.reserve_slot_capacity,
+        )
+        seats = len(slots) * parameters.reserve_slot_capacity
+        address = self.environment.address("appointment")
+        result = await self._load(RESERVE, address, max_calls=seats, slots=slots)
+        await self._check("reserve", used_by_appointments(slots))
+        return result
+
+    async def _contention(self) -> int:
+        """Citizens rush a small slot; returns its PENDING appointments."""
+        parameters = self.parameters
+        log.info(
+            "contention: %d citizens for %d seats",
+            parameters.contention_citizens,
+            parameters.contention_seats,
+        )
+        result = await contend_for_seats(
+            self.mesh, parameters.contention_seats, parameters.contention_citizens
+        )
+        [slot] = used_by_appointments([result.slot])
+        await self._check("contention", [slot])
+        pending = await self.check.pending_appointments(slot)
+        log.info(
+            "contention: %d reserved, %d PENDING appointments, outcomes %s",
+            result.reserved,
+            pending,
+            dict(result.outcomes),
+        )
+        self.refusals["contention"] = result.refusals()
+        return pending
+
+    async def _hot_slot(self, use_redis: bool) -> float:
+        scenario = "hot_slot_redis" if use_redis else "hot_slot_db"
+        parameters = self.parameters
+        plan = HotSlotPlan(
+            database_url=self.environment.database_url,
+            redis_url=self.environment.redis_url,
+            key_prefix=self.environment.key_prefix,
+            tasks=parameters.hot_slot_tasks,
+            warmup_seconds=parameters.hot_slot_warmup_seconds,
+            duration_seconds=parameters.hot_slot_seconds,
+            capacity=parameters.hot_slot_capacity,
+        )
+        result = await measure_hot_slot(plan, use_redis)
+        self.refusals[scenario] = dict(result.refusals)
+        slot = UsedSlot(result.clinic_id, result.slot_id, VACCINE, False)
+        await self._check(scenario, [slot])
+        log.info("%s: %.1f holds/s", scenario, result.holds_per_second)
+        return result.holds_per_second
+
+    async def _check(self, scenario: str, slots: list[UsedSlot]) -> None:
+        self.oversold[scenario] = await self.check.excess(scenario, slots)
+
+    def _record_refusals(self, kind: str, result: LoadResult) -> None:
+        self.refusals[kind] = dict(result.failures)
+        if result.failures:
+            log.warning("%s calls refused or failed: %s", kind, dict(result.failures))
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return round(numerator / denominator, 3) if denominator else 0.0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

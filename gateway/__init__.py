@@ -1,0 +1,1 @@
+"""REST-to-gRPC gateway for the public portal (not built yet)."""
