@@ -11,18 +11,18 @@ import logging
 import uuid
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from vaxbook.inventory.v1 import inventory_pb2 as inv
 from vaxbook.inventory.v1 import inventory_pb2_grpc
 
 from services.appointment.errors import AppointmentError
-from services.appointment.slots import SlotDirectory
+from services.appointment.slots import SlotDirectory, SlotInfo
 from services.appointment.store import AppointmentRow, AppointmentStore
 from services.common import logs
 from services.common.clock import Clock
-from services.common.errors import DomainError, NotFound
+from services.common.errors import DomainError, NotFound, Unavailable
 from services.common.grpc_clients import DEFAULT_TIMEOUT_SECONDS, upstream
 from services.common.names import HOLD, SLOT
 
@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 # Inventory refusals at commit that end a PENDING appointment.
 COMMIT_REFUSALS = {"HOLD_EXPIRED", "SLOT_FULL", "OUT_OF_DOSES"}
 REPAIR_BATCH = 200
+# Appointment ids are derived from reservation request ids in this namespace.
+APPOINTMENT_IDS = uuid.UUID("5b0e6f1c-8f43-4d0a-9a53-2f6d3c1b7e21")
 
 
 @dataclass(frozen=True)
@@ -60,13 +62,44 @@ class Booking:
     async def reserve(
         self, request: ReserveRequest, call_timeout: float = DEFAULT_TIMEOUT_SECONDS
     ) -> AppointmentRow:
-        """Holds a seat and a dose and records a PENDING appointment."""
+        """Records a PENDING appointment, then holds its seat and dose.
+
+        The row comes first, so the database's unique keys decide before any
+        hold is taken whether this is a retry (the same appointment comes
+        back) or a second booking of the dose (``ALREADY_BOOKED``). The
+        appointment id derives from the request id, so a retry after a lost
+        answer asks inventory for the same hold. A refused hold removes the
+        row: a refused reservation never becomes an appointment.
+        """
         now = self.clock.now()
-        existing = await self._clash(request, now)
+        slot = await self._bookable_slot(request, now, call_timeout)
+        row = self._new_row(request, slot, now)
+        existing = await self._insert_or_existing(row, request, now)
         if existing is not None:
             return existing
 
-        slot_ids = SLOT.parse(request.slot_name)
+        logs.bind(appointment_id=row.id)
+        try:
+            async with upstream("inventory"):
+                await self.inventory.CreateHold(
+                    inv.CreateHoldRequest(
+                        slot=request.slot_name,
+                        vaccine=request.vaccine,
+                        hold_id=row.id,
+                        ttl_seconds=self.hold_ttl_seconds,
+                        request_id=request.request_id,
+                    ),
+                    timeout=call_timeout,
+                )
+        except DomainError:
+            await self.store.delete_unheld(row.id)
+            raise
+        log.info("appointment reserved")
+        return row
+
+    async def _bookable_slot(
+        self, request: ReserveRequest, now: datetime, call_timeout: float
+    ) -> SlotInfo:
         slot = await self.slots.get(request.slot_name, call_timeout)
         if request.vaccine not in slot.vaccines:
             raise AppointmentError.vaccine_not_offered(
@@ -74,22 +107,16 @@ class Booking:
             )
         if slot.end_time <= now:
             raise AppointmentError.slot_over(request.slot_name)
+        return slot
 
-        appointment_id = uuid.uuid4().hex
-        logs.bind(appointment_id=appointment_id)
-        async with upstream("inventory"):
-            hold = await self.inventory.CreateHold(
-                inv.CreateHoldRequest(
-                    slot=request.slot_name,
-                    vaccine=request.vaccine,
-                    hold_id=appointment_id,
-                    ttl_seconds=self.hold_ttl_seconds,
-                    request_id=request.request_id,
-                ),
-                timeout=call_timeout,
-            )
-        row = AppointmentRow(
-            id=appointment_id,
+    def _new_row(
+        self, request: ReserveRequest, slot: SlotInfo, now: datetime
+    ) -> AppointmentRow:
+        slot_ids = SLOT.parse(request.slot_name)
+        # Inventory starts the hold's clock a moment later, so the hold never
+        # runs out before the appointment says it does.
+        return AppointmentRow(
+            id=uuid.uuid5(APPOINTMENT_IDS, request.request_id).hex,
             citizen_id=request.citizen_id,
             clinic_id=slot_ids["clinic"],
             slot_id=slot_ids["slot"],
@@ -97,7 +124,7 @@ class Booking:
             dose_number=request.dose_number,
             state="PENDING",
             reserve_request_id=request.request_id,
-            hold_expires_at=hold.expire_time.ToDatetime(tzinfo=UTC),
+            hold_expires_at=now + timedelta(seconds=self.hold_ttl_seconds),
             slot_start=slot.start_time,
             slot_end=slot.end_time,
             confirm_requested=False,
@@ -106,26 +133,22 @@ class Booking:
             create_time=now,
             update_time=now,
         )
-        if await self._insert(row, request, now):
-            log.info("appointment reserved")
-            return row
-        # A concurrent retry or booking won the race: give our hold back.
-        await self._release(row, call_timeout)
-        existing = await self._clash(request, now)
-        if existing is None:
-            raise AppointmentError.already_booked(
-                f"citizens/{request.citizen_id}", request.dose_number
-            )
-        return existing
 
-    async def _insert(
+    async def _insert_or_existing(
         self, row: AppointmentRow, request: ReserveRequest, now: datetime
-    ) -> bool:
-        if await self.store.insert(row):
-            return True
-        # A run-out hold not yet recorded as EXPIRED may still block the dose.
-        await self.store.expire_stale(request.citizen_id, request.dose_number, now)
-        return await self.store.insert(row)
+    ) -> AppointmentRow | None:
+        """Inserts the row; ``None`` when inserted, else the appointment this
+        request repeats. Raises when the citizen's dose is already booked."""
+        for _ in range(2):
+            if await self.store.insert(row):
+                return None
+            existing = await self._clash(request, now)
+            if existing is not None:
+                return existing
+            # What blocked the insert has run out or gone: record run-out
+            # holds as EXPIRED, then try once more.
+            await self.store.expire_stale(request.citizen_id, request.dose_number, now)
+        raise Unavailable("BOOKING_CONTENDED", "the booking clashed twice; retry")
 
     async def _clash(
         self, request: ReserveRequest, now: datetime

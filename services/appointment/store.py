@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.appointment.tables import ACTIVE_STATES, appointments
+from services.common.db import autocommit
 
 
 @dataclass(frozen=True)
@@ -43,16 +44,22 @@ class AppointmentRow:
         return self
 
 
+# Built once: the reservation hot path should not rebuild its statement.
+_INSERT = insert(appointments).on_conflict_do_nothing().returning(appointments.c.id)
+
+
 class AppointmentStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # Every method here is a single statement: one round trip, no BEGIN.
+        self.single = autocommit(engine)
 
     async def find_for_reserve(
         self, request_id: str, citizen_id: str, dose_number: int, now: datetime
     ) -> AppointmentRow | None:
         """The appointment a Reserve clashes with: the one made by the same
         ``request_id``, else the citizen's active one for the dose."""
-        async with self.engine.connect() as conn:
+        async with self.single.connect() as conn:
             rows = await conn.execute(
                 select(appointments).where(
                     or_(
@@ -77,14 +84,20 @@ class AppointmentStore:
     async def insert(self, row: AppointmentRow) -> bool:
         """Inserts a new appointment; ``False`` when it clashes with one that
         holds its request id or its citizen's active dose."""
-        async with self.engine.begin() as conn:
-            inserted = await conn.scalar(
-                insert(appointments)
-                .values(**row.__dict__)
-                .on_conflict_do_nothing()
-                .returning(appointments.c.id)
-            )
+        async with self.single.connect() as conn:
+            inserted = await conn.scalar(_INSERT, row.__dict__)
         return inserted is not None
+
+    async def delete_unheld(self, appointment_id: str) -> None:
+        """Removes a reservation whose hold was refused."""
+        async with self.single.connect() as conn:
+            await conn.execute(
+                delete(appointments).where(
+                    appointments.c.id == appointment_id,
+                    appointments.c.state == "PENDING",
+                    appointments.c.confirm_requested.is_(False),
+                )
+            )
 
     async def expire_stale(self, citizen_id: str, dose_number: int, now: datetime):
         """Records as EXPIRED the citizen's run-out hold for this dose, so it no
@@ -104,7 +117,7 @@ class AppointmentStore:
         )
 
     async def get(self, appointment_id: str) -> AppointmentRow | None:
-        async with self.engine.connect() as conn:
+        async with self.single.connect() as conn:
             row = (
                 await conn.execute(
                     select(appointments).where(appointments.c.id == appointment_id)
@@ -115,7 +128,7 @@ class AppointmentStore:
     async def list_for_citizen(
         self, citizen_id: str, offset: int, limit: int
     ) -> list[AppointmentRow]:
-        async with self.engine.connect() as conn:
+        async with self.single.connect() as conn:
             rows = await conn.execute(
                 select(appointments)
                 .where(appointments.c.citizen_id == citizen_id)
@@ -144,7 +157,7 @@ class AppointmentStore:
 
     async def needing_repair(self, now: datetime, limit: int) -> list[AppointmentRow]:
         """Run-out PENDING appointments and ended ones whose release is owed."""
-        async with self.engine.connect() as conn:
+        async with self.single.connect() as conn:
             rows = await conn.execute(
                 select(appointments)
                 .where(
@@ -161,7 +174,7 @@ class AppointmentStore:
             return [AppointmentRow(*row) for row in rows]
 
     async def _update(self, condition, **values) -> list[AppointmentRow]:
-        async with self.engine.begin() as conn:
+        async with self.single.connect() as conn:
             rows = await conn.execute(
                 update(appointments)
                 .where(condition)

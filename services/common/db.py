@@ -4,9 +4,24 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+POOL_RECYCLE_SECONDS = 1800
+
 
 def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
-    """An async engine for a ``postgresql+psycopg://`` URL."""
+    """An async engine for a ``postgresql+psycopg://`` URL.
+
+    Connections are not pinged on checkout: a dead one fails its statement,
+    which the caller sees as a retryable error, instead of every statement
+    paying an extra round trip.
+    """
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_recycle=POOL_RECYCLE_SECONDS,
     )
+
+
+def autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """The same pool, for single statements that need no BEGIN and COMMIT."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
