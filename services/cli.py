@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
@@ -56,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
             migrate(settings.database_url)
             return 0
         if args.command == "seed":
-            return asyncio.run(_seed(settings))
+            asyncio.run(_seed(settings))
+            return 0
         return asyncio.run(scripted_booking(settings, args))
     except KeyboardInterrupt:
         return 130
@@ -197,16 +199,10 @@ async def scripted_booking(settings: Settings, args) -> int:
 
 
 async def _book(clinics, inventory, appointments, args) -> int:
-    listed = await clinics.ListSlots(
-        clin.ListSlotsRequest(
-            parent="clinics/-", region=args.region, vaccine=args.vaccine, page_size=1
-        ),
-        timeout=5,
-    )
-    if not listed.slots:
-        print(f"no slot offers {args.vaccine} in region {args.region}")
+    slot = await _next_open_slot(clinics, args.region, args.vaccine)
+    if slot is None:
+        print(f"no open slot offers {args.vaccine} in region {args.region}")
         return 1
-    slot = listed.slots[0]
     print(f"1. slot        {slot.name} starting {slot.start_time.ToJsonString()}")
     await _show_availability(inventory, slot.name, args.vaccine, "2. availability")
 
@@ -242,6 +238,29 @@ async def _book(clinics, inventory, appointments, args) -> int:
     print(f"5. cancel      {cancelled.name} {_state(cancelled)}")
     await _show_availability(inventory, slot.name, args.vaccine, "   availability")
     return 0
+
+
+async def _next_open_slot(clinics, region: str, vaccine: str) -> clin.Slot | None:
+    """The earliest slot that has not started yet, or ``None``."""
+    now = datetime.now(UTC)
+    token = ""
+    while True:
+        page = await clinics.ListSlots(
+            clin.ListSlotsRequest(
+                parent="clinics/-",
+                region=region,
+                vaccine=vaccine,
+                page_size=100,
+                page_token=token,
+            ),
+            timeout=5,
+        )
+        for slot in page.slots:
+            if slot.start_time.ToDatetime(tzinfo=UTC) > now:
+                return slot
+        if not page.next_page_token:
+            return None
+        token = page.next_page_token
 
 
 async def _show_availability(inventory, slot: str, vaccine: str, label: str) -> None:

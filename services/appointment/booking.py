@@ -18,6 +18,7 @@ from vaxbook.inventory.v1 import inventory_pb2 as inv
 from vaxbook.inventory.v1 import inventory_pb2_grpc
 
 from services.appointment.errors import AppointmentError
+from services.appointment.holds import HoldTaker
 from services.appointment.slots import SlotDirectory, SlotInfo
 from services.appointment.store import AppointmentRow, AppointmentStore
 from services.common import logs
@@ -55,6 +56,7 @@ class Booking:
     ) -> None:
         self.store = store
         self.inventory = inventory
+        self.holds = HoldTaker(inventory)
         self.slots = slots
         self.clock = clock
         self.hold_ttl_seconds = hold_ttl_seconds
@@ -80,17 +82,15 @@ class Booking:
 
         logs.bind(appointment_id=row.id)
         try:
-            async with upstream("inventory"):
-                await self.inventory.CreateHold(
-                    inv.CreateHoldRequest(
-                        slot=request.slot_name,
-                        vaccine=request.vaccine,
-                        hold_id=row.id,
-                        ttl_seconds=self.hold_ttl_seconds,
-                        request_id=request.request_id,
-                    ),
-                    timeout=call_timeout,
+            await self.holds.create(
+                inv.CreateHoldRequest(
+                    slot=request.slot_name,
+                    vaccine=request.vaccine,
+                    hold_id=row.id,
+                    ttl_seconds=self.hold_ttl_seconds,
+                    request_id=request.request_id,
                 )
+            )
         except DomainError:
             await self.store.delete_unheld(row.id)
             raise

@@ -27,10 +27,7 @@ class AppointmentServicer(appointment_pb2_grpc.AppointmentServiceServicer):
         with checking() as check:
             citizen = check.name("citizen", request.citizen, CITIZEN)
             check.name("slot", request.slot, SLOT)
-            if check.required("vaccine", request.vaccine) and (
-                len(request.vaccine) > VACCINE_MAX_LENGTH
-            ):
-                check.fail("vaccine", f"must be at most {VACCINE_MAX_LENGTH} chars")
+            check.text("vaccine", request.vaccine, VACCINE_MAX_LENGTH)
             check.between("dose_number", request.dose_number, 1, MAX_DOSE_NUMBER)
             check.request_id(request.request_id)
         row = await self.booking.reserve(

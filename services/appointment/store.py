@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.appointment.tables import ACTIVE_STATES, appointments
+from services.common.batching import Batcher
 from services.common.db import autocommit
 
 
@@ -44,7 +45,8 @@ class AppointmentRow:
         return self
 
 
-# Built once: the reservation hot path should not rebuild its statement.
+# Built once; executed with many rows, SQLAlchemy sends them as one
+# multi-row INSERT without compiling it again.
 _INSERT = insert(appointments).on_conflict_do_nothing().returning(appointments.c.id)
 
 
@@ -53,6 +55,7 @@ class AppointmentStore:
         self.engine = engine
         # Every method here is a single statement: one round trip, no BEGIN.
         self.single = autocommit(engine)
+        self._inserts = Batcher(self._insert_rows)
 
     async def find_for_reserve(
         self, request_id: str, citizen_id: str, dose_number: int, now: datetime
@@ -83,10 +86,15 @@ class AppointmentStore:
 
     async def insert(self, row: AppointmentRow) -> bool:
         """Inserts a new appointment; ``False`` when it clashes with one that
-        holds its request id or its citizen's active dose."""
+        holds its request id or its citizen's active dose. Concurrent inserts
+        share one statement."""
+        return await self._inserts.submit(row)
+
+    async def _insert_rows(self, rows: list[AppointmentRow]) -> list[bool]:
         async with self.single.connect() as conn:
-            inserted = await conn.scalar(_INSERT, row.__dict__)
-        return inserted is not None
+            result = await conn.execute(_INSERT, [row.__dict__ for row in rows])
+            inserted = set(result.scalars())
+        return [row.id in inserted for row in rows]
 
     async def delete_unheld(self, appointment_id: str) -> None:
         """Removes a reservation whose hold was refused."""

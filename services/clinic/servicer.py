@@ -63,6 +63,8 @@ class ClinicServicer(clinic_pb2_grpc.ClinicServiceServicer):
         return _clinic(row)
 
     async def ListClinics(self, request, context) -> pb.ListClinicsResponse:
+        with checking() as check:
+            _check_filters(check, request)
         size = paging.page_size(request.page_size)
         offset = paging.decode_offset(request.page_token)
         rows = await self.store.list_clinics(
@@ -109,7 +111,10 @@ class ClinicServicer(clinic_pb2_grpc.ClinicServiceServicer):
             clinic_id = None
             if request.parent != "clinics/-":
                 clinic_id = check.name("parent", request.parent, CLINIC).get("clinic")
+            _check_filters(check, request)
             day = _parse_day(check, request.date)
+        if clinic_id and await self.store.get_clinic(clinic_id) is None:
+            raise NotFound("clinic", request.parent)
         size = paging.page_size(request.page_size)
         offset = paging.decode_offset(request.page_token)
         rows = await self.store.list_slots(
@@ -150,8 +155,12 @@ class ClinicServicer(clinic_pb2_grpc.ClinicServiceServicer):
 
 
 def _check_text(check: Checker, field: str, value: str) -> None:
-    if check.required(field, value.strip()) and len(value) > MAX_TEXT_LENGTH:
-        check.fail(field, f"must be at most {MAX_TEXT_LENGTH} chars")
+    check.text(field, value if value.strip() else "", MAX_TEXT_LENGTH)
+
+
+def _check_filters(check: Checker, request) -> None:
+    check.text("region", request.region, MAX_TEXT_LENGTH, required=False)
+    check.text("vaccine", request.vaccine, MAX_TEXT_LENGTH, required=False)
 
 
 def _check_capacity(check: Checker, field: str, capacity: int) -> None:
@@ -159,13 +168,12 @@ def _check_capacity(check: Checker, field: str, capacity: int) -> None:
 
 
 def _check_window(check: Checker, slot: pb.Slot) -> None:
-    has_start = check.required("slot.start_time", slot.HasField("start_time"))
-    has_end = check.required("slot.end_time", slot.HasField("end_time"))
-    if (
-        has_start
-        and has_end
-        and slot.end_time.ToDatetime() <= (slot.start_time.ToDatetime())
-    ):
+    start = end = None
+    if check.required("slot.start_time", slot.HasField("start_time")):
+        start = check.timestamp("slot.start_time", slot.start_time)
+    if check.required("slot.end_time", slot.HasField("end_time")):
+        end = check.timestamp("slot.end_time", slot.end_time)
+    if start and end and end <= start:
         check.fail("slot.end_time", "must be after slot.start_time")
 
 

@@ -83,6 +83,12 @@ class Unavailable(DomainError):
 
 def to_status(error: DomainError) -> grpc.Status:
     """Builds the rich gRPC status for a domain error."""
+    return rpc_status.to_status(to_status_proto(error))
+
+
+def to_status_proto(error: DomainError) -> status_pb2.Status:
+    """The ``google.rpc.Status`` message of a domain error: its code, message,
+    an ``ErrorInfo`` with the reason, then any ``BadRequest`` violations."""
     info = error_details_pb2.ErrorInfo(
         reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata
     )
@@ -97,10 +103,22 @@ def to_status(error: DomainError) -> grpc.Status:
             ]
         )
         details.append(_pack(bad_request))
-    status = status_pb2.Status(
+    return status_pb2.Status(
         code=_CODE_NUMBERS[error.code], message=error.message, details=details
     )
-    return rpc_status.to_status(status)
+
+
+def from_status_proto(status: status_pb2.Status) -> DomainError:
+    """The domain error a ``google.rpc.Status`` message carries."""
+    reason, metadata, violations = _unpack_details(status.details)
+    code = _CODES_BY_NUMBER.get(status.code, grpc.StatusCode.UNKNOWN)
+    return DomainError(
+        reason or code.name,
+        status.message,
+        code=code,
+        metadata=metadata,
+        violations=[FieldViolation(f, d) for f, d in violations.items()],
+    )
 
 
 def _pack(message) -> any_pb2.Any:
@@ -110,6 +128,7 @@ def _pack(message) -> any_pb2.Any:
 
 
 _CODE_NUMBERS = {code: code.value[0] for code in grpc.StatusCode}
+_CODES_BY_NUMBER = {number: code for code, number in _CODE_NUMBERS.items()}
 
 
 @dataclass(frozen=True)
@@ -125,9 +144,20 @@ class ErrorDetails:
 
 def read_error(error: grpc.RpcError) -> ErrorDetails:
     """Extracts the reason code and field violations from a failed call."""
-    reason, metadata, violations = "", {}, {}
     status = rpc_status.from_call(error)
-    for detail in status.details if status else ():
+    reason, metadata, violations = _unpack_details(status.details if status else ())
+    return ErrorDetails(
+        code=error.code(),
+        reason=reason,
+        message=error.details() or "",
+        metadata=metadata,
+        field_violations=violations,
+    )
+
+
+def _unpack_details(details) -> tuple[str, dict[str, str], dict[str, str]]:
+    reason, metadata, violations = "", {}, {}
+    for detail in details:
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
             info = error_details_pb2.ErrorInfo()
             detail.Unpack(info)
@@ -136,10 +166,4 @@ def read_error(error: grpc.RpcError) -> ErrorDetails:
             bad_request = error_details_pb2.BadRequest()
             detail.Unpack(bad_request)
             violations = {v.field: v.description for v in bad_request.field_violations}
-    return ErrorDetails(
-        code=error.code(),
-        reason=reason,
-        message=error.details() or "",
-        metadata=metadata,
-        field_violations=violations,
-    )
+    return reason, metadata, violations

@@ -36,17 +36,24 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 
     def __init__(self, service: str) -> None:
         self.service = service
+        # Wrapped handlers by method: wrapping once, not on every call.
+        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
     async def intercept_service(self, continuation, handler_call_details):
+        method = handler_call_details.method
+        wrapped = self._wrapped.get(method)
+        if wrapped is not None:
+            return wrapped
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
-        rpc = handler_call_details.method.rsplit("/", 1)[-1]
-        return grpc.unary_unary_rpc_method_handler(
-            self._wrap(rpc, handler.unary_unary),
+        wrapped = grpc.unary_unary_rpc_method_handler(
+            self._wrap(method.rsplit("/", 1)[-1], handler.unary_unary),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+        self._wrapped[method] = wrapped
+        return wrapped
 
     def _wrap(self, rpc: str, behaviour):
         service = self.service
@@ -69,11 +76,17 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                     extra={"fields": {"reason": error.reason}},
                 )
                 await context.abort_with_status(to_status(error))
-            except Exception:
-                code = context.code() or grpc.StatusCode.INTERNAL
-                if code is grpc.StatusCode.INTERNAL:
-                    log.exception("%s failed", rpc)
+            except grpc.aio.AbortError:
+                code = context.code() or grpc.StatusCode.UNKNOWN
                 raise
+            except Exception:
+                # The client learns only that the call failed: the exception
+                # text may quote SQL and the request's values.
+                code = grpc.StatusCode.INTERNAL
+                log.exception("%s failed", rpc)
+                await context.abort(
+                    code, f"{rpc} failed unexpectedly; the error was logged"
+                )
             finally:
                 latency.observe(time.perf_counter() - started)
                 RPC_CALLS.labels(service, rpc, code.name).inc()

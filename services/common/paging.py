@@ -9,6 +9,8 @@ from services.common.errors import FieldViolation, InvalidArgument
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+# The largest OFFSET PostgreSQL takes (a bigint); no token of ours comes near it.
+MAX_OFFSET = 2**63 - 1
 
 
 def page_size(requested: int) -> int:
@@ -26,7 +28,7 @@ def decode_offset(token: str) -> int:
         return 0
     try:
         prefix, offset = base64.urlsafe_b64decode(token).decode().split(":")
-        if prefix != "offset" or int(offset) < 0:
+        if prefix != "offset" or not 0 <= int(offset) <= MAX_OFFSET:
             raise ValueError(token)
         return int(offset)
     except (binascii.Error, UnicodeDecodeError, ValueError):

@@ -5,10 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from services.common.errors import FieldViolation, InvalidArgument
 
 _ID = r"[a-z0-9][a-z0-9-]{0,62}"
+# PostgreSQL text cannot hold NUL, and no field has a use for control characters.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_REQUEST_ID_LENGTH = 128
 
 
@@ -43,9 +48,29 @@ class Checker:
             return False
         return True
 
+    def text(
+        self, field: str, value: str, max_length: int, *, required: bool = True
+    ) -> None:
+        """A free-text field: present when required, at most ``max_length``
+        chars, and without control characters."""
+        if not value:
+            if required:
+                self.fail(field, "is required")
+        elif len(value) > max_length:
+            self.fail(field, f"must be at most {max_length} chars")
+        elif _CONTROL.search(value):
+            self.fail(field, "must not contain control characters")
+
     def request_id(self, value: str) -> None:
-        if self.required("request_id", value) and len(value) > MAX_REQUEST_ID_LENGTH:
-            self.fail("request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} chars")
+        self.text("request_id", value, MAX_REQUEST_ID_LENGTH)
+
+    def timestamp(self, field: str, stamp: Timestamp) -> datetime | None:
+        """The time ``stamp`` stands for; ``None`` when it is out of range."""
+        try:
+            return stamp.ToDatetime(tzinfo=UTC)
+        except (ValueError, OverflowError):
+            self.fail(field, "must be a valid time between years 1 and 9999")
+            return None
 
     def name(self, field: str, value: str, resource: Resource) -> dict[str, str]:
         """Parses a resource name; an empty dict when it is missing or bad."""

@@ -18,6 +18,7 @@ from prometheus_client import Counter, Gauge
 
 from services.common.clock import Clock
 from services.common.errors import NotFound
+from services.common.names import CLINIC, SLOT
 from services.inventory.errors import InventoryError
 from services.inventory.redis_gate import Counters, RedisGate, RedisUnavailable
 from services.inventory.store import (
@@ -119,13 +120,13 @@ class Inventory:
                     clinic_id, slot_id, vaccine, now
                 )
                 if outcome == "NO_SLOT":
-                    raise NotFound("slot", slot_id)
+                    raise NotFound("slot", SLOT.format(clinic=clinic_id, slot=slot_id))
                 return counters
             except RedisUnavailable:
                 self._lose_redis("availability read failed")
         counters = await self.store.counters(clinic_id, slot_id, vaccine, now)
         if counters is None:
-            raise NotFound("slot", slot_id)
+            raise NotFound("slot", SLOT.format(clinic=clinic_id, slot=slot_id))
         return counters
 
     async def _redis_availability(self, clinic_id, slot_id, vaccine, now):
@@ -186,7 +187,7 @@ class Inventory:
                 held.expires_at,
             )
         if outcome == "NO_SLOT":
-            raise NotFound("slot", slot_id)
+            raise NotFound("slot", SLOT.format(clinic=clinic_id, slot=slot_id))
         raise self._refusal(Refused(outcome), clinic_id, slot_id, vaccine)
 
     async def commit_hold(
@@ -285,9 +286,12 @@ class Inventory:
             return _UNREACHABLE
 
     def _refusal(self, refusal: Refused, clinic_id, slot_id, vaccine):
+        slot = SLOT.format(clinic=clinic_id, slot=slot_id)
+        if refusal.reason == "NO_SLOT":
+            return NotFound("slot", slot)
         if refusal.reason == "SLOT_FULL":
-            return InventoryError.slot_full(f"clinics/{clinic_id}/slots/{slot_id}")
-        return InventoryError.out_of_doses(f"clinics/{clinic_id}", vaccine)
+            return InventoryError.slot_full(slot)
+        return InventoryError.out_of_doses(CLINIC.format(clinic=clinic_id), vaccine)
 
     def _set_ready(self, ready: bool) -> None:
         self.redis_ready = ready

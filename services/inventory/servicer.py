@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from vaxbook.inventory.v1 import inventory_pb2 as pb
 from vaxbook.inventory.v1 import inventory_pb2_grpc
 
+from services.common.errors import DomainError, to_status_proto
 from services.common.names import CLINIC, HOLD, SLOT
 from services.common.validation import checking
 from services.inventory.inventory import Hold, Inventory
 from services.inventory.redis_gate import Counters
 
 MAX_TTL_SECONDS = 3600
+MAX_BATCH = 500
 VACCINE_MAX_LENGTH = 64
 
 
@@ -53,6 +56,20 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         return _availability(request.slot, request.vaccine, counters)
 
     async def CreateHold(self, request, context) -> pb.Hold:
+        return await self._create_hold(request)
+
+    async def BatchCreateHolds(self, request, context) -> pb.BatchCreateHoldsResponse:
+        with checking() as check:
+            check.between("requests", len(request.requests), 1, MAX_BATCH)
+        outcomes = await asyncio.gather(
+            *(self._create_hold(one) for one in request.requests),
+            return_exceptions=True,
+        )
+        return pb.BatchCreateHoldsResponse(
+            results=[_hold_result(outcome) for outcome in outcomes]
+        )
+
+    async def _create_hold(self, request: pb.CreateHoldRequest) -> pb.Hold:
         with checking() as check:
             ids = check.name("slot", request.slot, SLOT)
             _check_vaccine(check, request.vaccine)
@@ -76,7 +93,8 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             ids = check.name("name", request.name, HOLD)
             slot = check.name("slot", request.slot, SLOT)
             _check_vaccine(check, request.vaccine)
-            check.required("expire_time", request.HasField("expire_time"))
+            if check.required("expire_time", request.HasField("expire_time")):
+                check.timestamp("expire_time", request.expire_time)
             check.request_id(request.request_id)
             if ids and slot and ids["clinic"] != slot["clinic"]:
                 check.fail("slot", "must belong to the hold's clinic")
@@ -99,9 +117,16 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         )
 
 
+def _hold_result(outcome: pb.Hold | BaseException) -> pb.HoldResult:
+    if isinstance(outcome, DomainError):
+        return pb.HoldResult(error=to_status_proto(outcome))
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return pb.HoldResult(hold=outcome)
+
+
 def _check_vaccine(check, vaccine: str) -> None:
-    if check.required("vaccine", vaccine) and len(vaccine) > VACCINE_MAX_LENGTH:
-        check.fail("vaccine", f"must be at most {VACCINE_MAX_LENGTH} chars")
+    check.text("vaccine", vaccine, VACCINE_MAX_LENGTH)
 
 
 def _counts(total: int, held: int, committed: int) -> pb.Counts:

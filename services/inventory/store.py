@@ -337,7 +337,10 @@ async def _claim(conn: AsyncConnection, hold: HoldRow, column: str) -> None:
         .returning(literal(1))
     )
     if seat is None:
-        raise Refused("SLOT_FULL")
+        known = await conn.scalar(
+            select(literal(1)).where(slot_seats.c.slot_id == hold.slot_id)
+        )
+        raise Refused("SLOT_FULL" if known else "NO_SLOT")
     dose_column = dose_stock.c[f"doses_{column}"]
     dose = await conn.scalar(
         update(dose_stock)

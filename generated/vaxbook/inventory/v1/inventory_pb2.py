@@ -26,9 +26,10 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$vaxbook/inventory/v1/inventory.proto\x12\x14vaxbook.inventory.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa2\x02\n\x04Hold\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x12\n\x04slot\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07vaccine\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x34\n\x05state\x18\x04 \x01(\x0e\x32\x1f.vaxbook.inventory.v1.HoldStateB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x65xpire_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x34\n\x05store\x18\x06 \x01(\x0e\x32\x1f.vaxbook.inventory.v1.HoldStoreB\x04\xe2\x41\x01\x03:8\xea\x41\x35\n\x14vaxbook.example/Hold\x12\x1d\x63linics/{clinic}/holds/{hold}\"F\n\x06\x43ounts\x12\r\n\x05total\x18\x01 \x01(\x05\x12\x0c\n\x04held\x18\x02 \x01(\x05\x12\x11\n\tcommitted\x18\x03 \x01(\x05\x12\x0c\n\x04\x66ree\x18\x04 \x01(\x05\"\x87\x01\n\x0c\x41vailability\x12\x0c\n\x04slot\x18\x01 \x01(\t\x12\x0f\n\x07vaccine\x18\x02 \x01(\t\x12+\n\x05seats\x18\x03 \x01(\x0b\x32\x1c.vaxbook.inventory.v1.Counts\x12+\n\x05\x64oses\x18\x04 \x01(\x0b\x32\x1c.vaxbook.inventory.v1.Counts\"^\n\x16SetSlotCapacityRequest\x12\x12\n\x04slot\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x63\x61pacity\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"q\n\x13SetDoseStockRequest\x12\x14\n\x06\x63linic\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07vaccine\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x64oses\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\"C\n\x16GetAvailabilityRequest\x12\x12\n\x04slot\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07vaccine\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"\x8a\x01\n\x11\x43reateHoldRequest\x12\x12\n\x04slot\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07vaccine\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07hold_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0bttl_seconds\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\"\xa3\x01\n\x11\x43ommitHoldRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04slot\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07vaccine\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x35\n\x0b\x65xpire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\"B\n\x12ReleaseHoldRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02*V\n\tHoldStore\x12\x1a\n\x16HOLD_STORE_UNSPECIFIED\x10\x00\x12\x14\n\x10HOLD_STORE_REDIS\x10\x01\x12\x17\n\x13HOLD_STORE_DATABASE\x10\x02*\x87\x01\n\tHoldState\x12\x1a\n\x16HOLD_STATE_UNSPECIFIED\x10\x00\x12\x13\n\x0fHOLD_STATE_HELD\x10\x01\x12\x18\n\x14HOLD_STATE_COMMITTED\x10\x02\x12\x17\n\x13HOLD_STATE_RELEASED\x10\x03\x12\x16\n\x12HOLD_STATE_EXPIRED\x10\x04\x32\xea\x04\n\x10InventoryService\x12\x63\n\x0fSetSlotCapacity\x12,.vaxbook.inventory.v1.SetSlotCapacityRequest\x1a\".vaxbook.inventory.v1.Availability\x12]\n\x0cSetDoseStock\x12).vaxbook.inventory.v1.SetDoseStockRequest\x1a\".vaxbook.inventory.v1.Availability\x12\x96\x01\n\x0fGetAvailability\x12,.vaxbook.inventory.v1.GetAvailabilityRequest\x1a\".vaxbook.inventory.v1.Availability\"1\x82\xd3\xe4\x93\x02+\x12)/v1/{slot=clinics/*/slots/*}/availability\x12Q\n\nCreateHold\x12\'.vaxbook.inventory.v1.CreateHoldRequest\x1a\x1a.vaxbook.inventory.v1.Hold\x12Q\n\nCommitHold\x12\'.vaxbook.inventory.v1.CommitHoldRequest\x1a\x1a.vaxbook.inventory.v1.Hold\x12S\n\x0bReleaseHold\x12(.vaxbook.inventory.v1.ReleaseHoldRequest\x1a\x1a.vaxbook.inventory.v1.Holdb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$vaxbook/inventory/v1/inventory.proto\x12\x14vaxbook.inventory.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\"\xa2\x02\n\x04Hold\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x12\n\x04slot\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07vaccine\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x34\n\x05state\x18\x04 \x01(\x0e\x32\x1f.vaxbook.inventory.v1.HoldStateB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x65xpire_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x34\n\x05store\x18\x06 \x01(\x0e\x32\x1f.vaxbook.inventory.v1.HoldStoreB\x04\xe2\x41\x01\x03:8\xea\x41\x35\n\x14vaxbook.example/Hold\x12\x1d\x63linics/{clinic}/holds/{hold}\"F\n\x06\x43ounts\x12\r\n\x05total\x18\x01 \x01(\x05\x12\x0c\n\x04held\x18\x02 \x01(\x05\x12\x11\n\tcommitted\x18\x03 \x01(\x05\x12\x0c\n\x04\x66ree\x18\x04 \x01(\x05\"\x87\x01\n\x0c\x41vailability\x12\x0c\n\x04slot\x18\x01 \x01(\t\x12\x0f\n\x07vaccine\x18\x02 \x01(\t\x12+\n\x05seats\x18\x03 \x01(\x0b\x32\x1c.vaxbook.inventory.v1.Counts\x12+\n\x05\x64oses\x18\x04 \x01(\x0b\x32\x1c.vaxbook.inventory.v1.Counts\"^\n\x16SetSlotCapacityRequest\x12\x12\n\x04slot\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x63\x61pacity\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"q\n\x13SetDoseStockRequest\x12\x14\n\x06\x63linic\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07vaccine\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x64oses\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\"C\n\x16GetAvailabilityRequest\x12\x12\n\x04slot\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07vaccine\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"\x8a\x01\n\x11\x43reateHoldRequest\x12\x12\n\x04slot\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07vaccine\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07hold_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0bttl_seconds\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\"Z\n\x17\x42\x61tchCreateHoldsRequest\x12?\n\x08requests\x18\x01 \x03(\x0b\x32\'.vaxbook.inventory.v1.CreateHoldRequestB\x04\xe2\x41\x01\x02\"g\n\nHoldResult\x12*\n\x04hold\x18\x01 \x01(\x0b\x32\x1a.vaxbook.inventory.v1.HoldH\x00\x12#\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.google.rpc.StatusH\x00\x42\x08\n\x06result\"M\n\x18\x42\x61tchCreateHoldsResponse\x12\x31\n\x07results\x18\x01 \x03(\x0b\x32 .vaxbook.inventory.v1.HoldResult\"\xa3\x01\n\x11\x43ommitHoldRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04slot\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07vaccine\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x35\n\x0b\x65xpire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\"B\n\x12ReleaseHoldRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02*V\n\tHoldStore\x12\x1a\n\x16HOLD_STORE_UNSPECIFIED\x10\x00\x12\x14\n\x10HOLD_STORE_REDIS\x10\x01\x12\x17\n\x13HOLD_STORE_DATABASE\x10\x02*\x87\x01\n\tHoldState\x12\x1a\n\x16HOLD_STATE_UNSPECIFIED\x10\x00\x12\x13\n\x0fHOLD_STATE_HELD\x10\x01\x12\x18\n\x14HOLD_STATE_COMMITTED\x10\x02\x12\x17\n\x13HOLD_STATE_RELEASED\x10\x03\x12\x16\n\x12HOLD_STATE_EXPIRED\x10\x04\x32\xdd\x05\n\x10InventoryService\x12\x63\n\x0fSetSlotCapacity\x12,.vaxbook.inventory.v1.SetSlotCapacityRequest\x1a\".vaxbook.inventory.v1.Availability\x12]\n\x0cSetDoseStock\x12).vaxbook.inventory.v1.SetDoseStockRequest\x1a\".vaxbook.inventory.v1.Availability\x12\x96\x01\n\x0fGetAvailability\x12,.vaxbook.inventory.v1.GetAvailabilityRequest\x1a\".vaxbook.inventory.v1.Availability\"1\x82\xd3\xe4\x93\x02+\x12)/v1/{slot=clinics/*/slots/*}/availability\x12Q\n\nCreateHold\x12\'.vaxbook.inventory.v1.CreateHoldRequest\x1a\x1a.vaxbook.inventory.v1.Hold\x12q\n\x10\x42\x61tchCreateHolds\x12-.vaxbook.inventory.v1.BatchCreateHoldsRequest\x1a..vaxbook.inventory.v1.BatchCreateHoldsResponse\x12Q\n\nCommitHold\x12\'.vaxbook.inventory.v1.CommitHoldRequest\x1a\x1a.vaxbook.inventory.v1.Hold\x12S\n\x0bReleaseHold\x12(.vaxbook.inventory.v1.ReleaseHoldRequest\x1a\x1a.vaxbook.inventory.v1.Holdb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -77,6 +78,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATEHOLDREQUEST'].fields_by_name['ttl_seconds']._serialized_options = b'\342A\001\002'
   _globals['_CREATEHOLDREQUEST'].fields_by_name['request_id']._loaded_options = None
   _globals['_CREATEHOLDREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\002'
+  _globals['_BATCHCREATEHOLDSREQUEST'].fields_by_name['requests']._loaded_options = None
+  _globals['_BATCHCREATEHOLDSREQUEST'].fields_by_name['requests']._serialized_options = b'\342A\001\002'
   _globals['_COMMITHOLDREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_COMMITHOLDREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
   _globals['_COMMITHOLDREQUEST'].fields_by_name['slot']._loaded_options = None
@@ -93,28 +96,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RELEASEHOLDREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\002'
   _globals['_INVENTORYSERVICE'].methods_by_name['GetAvailability']._loaded_options = None
   _globals['_INVENTORYSERVICE'].methods_by_name['GetAvailability']._serialized_options = b'\202\323\344\223\002+\022)/v1/{slot=clinics/*/slots/*}/availability'
-  _globals['_HOLDSTORE']._serialized_start=1343
-  _globals['_HOLDSTORE']._serialized_end=1429
-  _globals['_HOLDSTATE']._serialized_start=1432
-  _globals['_HOLDSTATE']._serialized_end=1567
-  _globals['_HOLD']._serialized_start=186
-  _globals['_HOLD']._serialized_end=476
-  _globals['_COUNTS']._serialized_start=478
-  _globals['_COUNTS']._serialized_end=548
-  _globals['_AVAILABILITY']._serialized_start=551
-  _globals['_AVAILABILITY']._serialized_end=686
-  _globals['_SETSLOTCAPACITYREQUEST']._serialized_start=688
-  _globals['_SETSLOTCAPACITYREQUEST']._serialized_end=782
-  _globals['_SETDOSESTOCKREQUEST']._serialized_start=784
-  _globals['_SETDOSESTOCKREQUEST']._serialized_end=897
-  _globals['_GETAVAILABILITYREQUEST']._serialized_start=899
-  _globals['_GETAVAILABILITYREQUEST']._serialized_end=966
-  _globals['_CREATEHOLDREQUEST']._serialized_start=969
-  _globals['_CREATEHOLDREQUEST']._serialized_end=1107
-  _globals['_COMMITHOLDREQUEST']._serialized_start=1110
-  _globals['_COMMITHOLDREQUEST']._serialized_end=1273
-  _globals['_RELEASEHOLDREQUEST']._serialized_start=1275
-  _globals['_RELEASEHOLDREQUEST']._serialized_end=1341
-  _globals['_INVENTORYSERVICE']._serialized_start=1570
-  _globals['_INVENTORYSERVICE']._serialized_end=2188
+  _globals['_HOLDSTORE']._serialized_start=1644
+  _globals['_HOLDSTORE']._serialized_end=1730
+  _globals['_HOLDSTATE']._serialized_start=1733
+  _globals['_HOLDSTATE']._serialized_end=1868
+  _globals['_HOLD']._serialized_start=211
+  _globals['_HOLD']._serialized_end=501
+  _globals['_COUNTS']._serialized_start=503
+  _globals['_COUNTS']._serialized_end=573
+  _globals['_AVAILABILITY']._serialized_start=576
+  _globals['_AVAILABILITY']._serialized_end=711
+  _globals['_SETSLOTCAPACITYREQUEST']._serialized_start=713
+  _globals['_SETSLOTCAPACITYREQUEST']._serialized_end=807
+  _globals['_SETDOSESTOCKREQUEST']._serialized_start=809
+  _globals['_SETDOSESTOCKREQUEST']._serialized_end=922
+  _globals['_GETAVAILABILITYREQUEST']._serialized_start=924
+  _globals['_GETAVAILABILITYREQUEST']._serialized_end=991
+  _globals['_CREATEHOLDREQUEST']._serialized_start=994
+  _globals['_CREATEHOLDREQUEST']._serialized_end=1132
+  _globals['_BATCHCREATEHOLDSREQUEST']._serialized_start=1134
+  _globals['_BATCHCREATEHOLDSREQUEST']._serialized_end=1224
+  _globals['_HOLDRESULT']._serialized_start=1226
+  _globals['_HOLDRESULT']._serialized_end=1329
+  _globals['_BATCHCREATEHOLDSRESPONSE']._serialized_start=1331
+  _globals['_BATCHCREATEHOLDSRESPONSE']._serialized_end=1408
+  _globals['_COMMITHOLDREQUEST']._serialized_start=1411
+  _globals['_COMMITHOLDREQUEST']._serialized_end=1574
+  _globals['_RELEASEHOLDREQUEST']._serialized_start=1576
+  _globals['_RELEASEHOLDREQUEST']._serialized_end=1642
+  _globals['_INVENTORYSERVICE']._serialized_start=1871
+  _globals['_INVENTORYSERVICE']._serialized_end=2604
 # @@protoc_insertion_point(module_scope)

@@ -4,10 +4,12 @@ from google.api import annotations_pb2 as _annotations_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.api import resource_pb2 as _resource_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.rpc import status_pb2 as _status_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -117,6 +119,26 @@ class CreateHoldRequest(_message.Message):
     ttl_seconds: int
     request_id: str
     def __init__(self, slot: _Optional[str] = ..., vaccine: _Optional[str] = ..., hold_id: _Optional[str] = ..., ttl_seconds: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class BatchCreateHoldsRequest(_message.Message):
+    __slots__ = ("requests",)
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    requests: _containers.RepeatedCompositeFieldContainer[CreateHoldRequest]
+    def __init__(self, requests: _Optional[_Iterable[_Union[CreateHoldRequest, _Mapping]]] = ...) -> None: ...
+
+class HoldResult(_message.Message):
+    __slots__ = ("hold", "error")
+    HOLD_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    hold: Hold
+    error: _status_pb2.Status
+    def __init__(self, hold: _Optional[_Union[Hold, _Mapping]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ...) -> None: ...
+
+class BatchCreateHoldsResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[HoldResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[HoldResult, _Mapping]]] = ...) -> None: ...
 
 class CommitHoldRequest(_message.Message):
     __slots__ = ("name", "slot", "vaccine", "expire_time", "request_id")

@@ -57,6 +57,11 @@ class InventoryServiceStub:
                 request_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.CreateHoldRequest.SerializeToString,
                 response_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.Hold.FromString,
                 _registered_method=True)
+        self.BatchCreateHolds = channel.unary_unary(
+                '/vaxbook.inventory.v1.InventoryService/BatchCreateHolds',
+                request_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.BatchCreateHoldsRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.BatchCreateHoldsResponse.FromString,
+                _registered_method=True)
         self.CommitHold = channel.unary_unary(
                 '/vaxbook.inventory.v1.InventoryService/CommitHold',
                 request_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.CommitHoldRequest.SerializeToString,
@@ -107,6 +112,15 @@ class InventoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BatchCreateHolds(self, request, context):
+        """Creates several holds in one call, each exactly as `CreateHold` would;
+        one hold's refusal does not affect the others. Callers that reserve for
+        many citizens at once use it to spare a call per hold.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CommitHold(self, request, context):
         """Turns a live hold into a committed seat and dose. Idempotent: committing a
         committed hold returns it unchanged.
@@ -145,6 +159,11 @@ def add_InventoryServiceServicer_to_server(servicer, server):
                     servicer.CreateHold,
                     request_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.CreateHoldRequest.FromString,
                     response_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.Hold.SerializeToString,
+            ),
+            'BatchCreateHolds': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchCreateHolds,
+                    request_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.BatchCreateHoldsRequest.FromString,
+                    response_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.BatchCreateHoldsResponse.SerializeToString,
             ),
             'CommitHold': grpc.unary_unary_rpc_method_handler(
                     servicer.CommitHold,
@@ -268,6 +287,33 @@ class InventoryService:
             '/vaxbook.inventory.v1.InventoryService/CreateHold',
             vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.CreateHoldRequest.SerializeToString,
             vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.Hold.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchCreateHolds(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.inventory.v1.InventoryService/BatchCreateHolds',
+            vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.BatchCreateHoldsRequest.SerializeToString,
+            vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.BatchCreateHoldsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -52,6 +52,11 @@ class InventoryServiceStub:
     """Claims one seat and one dose, atomically, until `expire_time`. Retrying
     with the same `hold_id` returns the existing hold.
     """
+    BatchCreateHolds: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.BatchCreateHoldsRequest, _inventory_pb2.BatchCreateHoldsResponse]
+    """Creates several holds in one call, each exactly as `CreateHold` would;
+    one hold's refusal does not affect the others. Callers that reserve for
+    many citizens at once use it to spare a call per hold.
+    """
     CommitHold: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.CommitHoldRequest, _inventory_pb2.Hold]
     """Turns a live hold into a committed seat and dose. Idempotent: committing a
     committed hold returns it unchanged.
@@ -84,6 +89,11 @@ class InventoryServiceAsyncStub(InventoryServiceStub):
     CreateHold: _aio.UnaryUnaryMultiCallable[_inventory_pb2.CreateHoldRequest, _inventory_pb2.Hold]  # type: ignore[assignment]
     """Claims one seat and one dose, atomically, until `expire_time`. Retrying
     with the same `hold_id` returns the existing hold.
+    """
+    BatchCreateHolds: _aio.UnaryUnaryMultiCallable[_inventory_pb2.BatchCreateHoldsRequest, _inventory_pb2.BatchCreateHoldsResponse]  # type: ignore[assignment]
+    """Creates several holds in one call, each exactly as `CreateHold` would;
+    one hold's refusal does not affect the others. Callers that reserve for
+    many citizens at once use it to spare a call per hold.
     """
     CommitHold: _aio.UnaryUnaryMultiCallable[_inventory_pb2.CommitHoldRequest, _inventory_pb2.Hold]  # type: ignore[assignment]
     """Turns a live hold into a committed seat and dose. Idempotent: committing a
@@ -138,6 +148,17 @@ class InventoryServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_inventory_pb2.Hold, _abc.Awaitable[_inventory_pb2.Hold]]:
         """Claims one seat and one dose, atomically, until `expire_time`. Retrying
         with the same `hold_id` returns the existing hold.
+        """
+
+    @_abc_1.abstractmethod
+    def BatchCreateHolds(
+        self,
+        request: _inventory_pb2.BatchCreateHoldsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inventory_pb2.BatchCreateHoldsResponse, _abc.Awaitable[_inventory_pb2.BatchCreateHoldsResponse]]:
+        """Creates several holds in one call, each exactly as `CreateHold` would;
+        one hold's refusal does not affect the others. Callers that reserve for
+        many citizens at once use it to spare a call per hold.
         """
 
     @_abc_1.abstractmethod
