@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 from vaxbook.clinic.v1 import clinic_pb2 as clin
 from vaxbook.clinic.v1 import clinic_pb2_grpc
 from vaxbook.inventory.v1 import inventory_pb2 as inv
 from vaxbook.inventory.v1 import inventory_pb2_grpc
+
+from services.common.clock import to_timestamp
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,8 @@ async def seed(channel_for: dict[str, grpc.aio.Channel], today=None) -> int:
                     clin.CreateSlotRequest(
                         parent=clinic.name,
                         slot=clin.Slot(
-                            start_time=_ts(start),
-                            end_time=_ts(start + timedelta(minutes=45)),
+                            start_time=to_timestamp(start),
+                            end_time=to_timestamp(start + timedelta(minutes=45)),
                             capacity=SEATS_PER_SLOT,
                         ),
                         request_id=f"seed-slot-{demo.key}-{start:%Y%m%d%H%M}",
@@ -97,9 +98,3 @@ async def seed(channel_for: dict[str, grpc.aio.Channel], today=None) -> int:
                 )
                 slots += 1
     return slots
-
-
-def _ts(moment: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp

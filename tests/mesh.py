@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 from vaxbook.appointment.v1 import appointment_pb2 as appt
 from vaxbook.appointment.v1 import appointment_pb2_grpc
 from vaxbook.clinic.v1 import clinic_pb2 as clin
@@ -18,7 +17,7 @@ from vaxbook.inventory.v1 import inventory_pb2_grpc
 
 from services.appointment import app as appointment_app
 from services.clinic import app as clinic_app
-from services.common.clock import FakeClock
+from services.common.clock import FakeClock, to_timestamp
 from services.common.config import Settings
 from services.common.server import RunningServer, create_server
 from services.inventory import app as inventory_app
@@ -84,12 +83,6 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def timestamp(moment) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
-
-
 async def make_clinic(
     mesh: Mesh, vaccines=("comirnaty",), doses: int = 1000, region: str = "north"
 ) -> clin.Clinic:
@@ -122,8 +115,8 @@ async def make_slot(
         clin.CreateSlotRequest(
             parent=clinic.name,
             slot=clin.Slot(
-                start_time=timestamp(start),
-                end_time=timestamp(start + timedelta(minutes=30)),
+                start_time=to_timestamp(start),
+                end_time=to_timestamp(start + timedelta(minutes=30)),
                 capacity=capacity,
             ),
             request_id=new_id(),

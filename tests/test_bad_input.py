@@ -18,16 +18,10 @@ from vaxbook.appointment.v1 import appointment_pb2 as appt
 from vaxbook.clinic.v1 import clinic_pb2 as clin
 from vaxbook.inventory.v1 import inventory_pb2 as inv
 
+from services.common.clock import to_timestamp
 from services.common.errors import read_error
 from services.common.paging import encode_offset
-from tests.mesh import (
-    availability,
-    make_clinic,
-    make_slot,
-    new_id,
-    reserve_request,
-    timestamp,
-)
+from tests.mesh import availability, make_clinic, make_slot, new_id, reserve_request
 
 TOO_LONG_REQUEST_ID = "r" * 129
 NOT_A_PAGE_TOKEN = "not-a-page-token"
@@ -82,8 +76,10 @@ def create_slot(
 ) -> clin.CreateSlotRequest:
     start = w.slot.start_time.ToDatetime() + timedelta(days=1)
     slot = clin.Slot(
-        start_time=times.get("start_time", timestamp(start)),
-        end_time=times.get("end_time", timestamp(start + timedelta(minutes=minutes))),
+        start_time=times.get("start_time", to_timestamp(start)),
+        end_time=times.get(
+            "end_time", to_timestamp(start + timedelta(minutes=minutes))
+        ),
         capacity=capacity,
     )
     return clin.CreateSlotRequest(
@@ -136,7 +132,7 @@ def commit_hold(w: World, request_id=None, **fields) -> inv.CommitHoldRequest:
         "name": w.unknown_hold,
         "slot": w.slot.name,
         "vaccine": "comirnaty",
-        "expire_time": timestamp(w.slot.start_time.ToDatetime()),
+        "expire_time": to_timestamp(w.slot.start_time.ToDatetime()),
         **fields,
     }
     return inv.CommitHoldRequest(
@@ -806,7 +802,7 @@ async def test_committing_on_a_slot_inventory_never_had_is_not_found(mesh, world
 
 
 async def test_committing_an_unknown_hold_after_its_expiry_is_hold_expired(mesh, world):
-    ran_out = timestamp(mesh.clock.now() - timedelta(seconds=1))
+    ran_out = to_timestamp(mesh.clock.now() - timedelta(seconds=1))
 
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await mesh.inventory.CommitHold(commit_hold(world, expire_time=ran_out))

@@ -7,8 +7,9 @@ from datetime import UTC, timedelta
 
 from vaxbook.clinic.v1 import clinic_pb2 as clin
 
+from services.common.clock import to_timestamp
 from services.common.names import CLINIC, SLOT
-from tests.mesh import availability, make_clinic, make_slot, new_id, timestamp
+from tests.mesh import availability, make_clinic, make_slot, new_id
 
 
 def unique(kind: str) -> str:
@@ -32,8 +33,8 @@ def slot_request(clinic: clin.Clinic, start, capacity=10, request_id=None):
     return clin.CreateSlotRequest(
         parent=clinic.name,
         slot=clin.Slot(
-            start_time=timestamp(start),
-            end_time=timestamp(start + timedelta(minutes=30)),
+            start_time=to_timestamp(start),
+            end_time=to_timestamp(start + timedelta(minutes=30)),
             capacity=capacity,
         ),
         request_id=request_id or new_id(),
@@ -70,8 +71,8 @@ async def test_created_slot_reads_back_with_its_clinics_region_and_vaccines(mesh
     created = await mesh.clinics.CreateSlot(slot_request(clinic, start, capacity=7))
 
     assert SLOT.parse(created.name)["clinic"] == CLINIC.parse(clinic.name)["clinic"]
-    assert created.start_time == timestamp(start)
-    assert created.end_time == timestamp(start + timedelta(minutes=30))
+    assert created.start_time == to_timestamp(start)
+    assert created.end_time == to_timestamp(start + timedelta(minutes=30))
     assert (created.capacity, created.region) == (7, region)
     assert list(created.vaccines) == ["comirnaty", "spikevax"]
     fetched = await mesh.clinics.GetSlot(clin.GetSlotRequest(name=created.name))

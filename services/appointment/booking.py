@@ -13,7 +13,6 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from vaxbook.inventory.v1 import inventory_pb2 as inv
 from vaxbook.inventory.v1 import inventory_pb2_grpc
 
@@ -22,7 +21,7 @@ from services.appointment.holds import HoldTaker
 from services.appointment.slots import SlotDirectory, SlotInfo
 from services.appointment.store import AppointmentRow, AppointmentStore
 from services.common import logs
-from services.common.clock import Clock
+from services.common.clock import Clock, to_timestamp
 from services.common.errors import DomainError, NotFound, Unavailable
 from services.common.grpc_clients import DEFAULT_TIMEOUT_SECONDS, upstream
 from services.common.names import HOLD, SLOT
@@ -202,8 +201,6 @@ class Booking:
     async def _finish_confirm(
         self, row: AppointmentRow, call_timeout: float
     ) -> AppointmentRow:
-        expire_time = Timestamp()
-        expire_time.FromDatetime(row.hold_expires_at)
         try:
             async with upstream("inventory"):
                 await self.inventory.CommitHold(
@@ -211,7 +208,7 @@ class Booking:
                         name=_hold_name(row),
                         slot=SLOT.format(clinic=row.clinic_id, slot=row.slot_id),
                         vaccine=row.vaccine,
-                        expire_time=expire_time,
+                        expire_time=to_timestamp(row.hold_expires_at),
                         request_id=f"confirm-{row.id}",
                     ),
                     timeout=call_timeout,

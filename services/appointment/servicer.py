@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
 from vaxbook.appointment.v1 import appointment_pb2 as pb
 from vaxbook.appointment.v1 import appointment_pb2_grpc
 
 from services.appointment.booking import Booking, ReserveRequest
 from services.appointment.store import AppointmentRow
 from services.common import paging
+from services.common.clock import to_timestamp
 from services.common.grpc_clients import timeout
 from services.common.names import APPOINTMENT, CITIZEN, SLOT
 from services.common.validation import checking
@@ -73,12 +71,6 @@ class AppointmentServicer(appointment_pb2_grpc.AppointmentServiceServicer):
         )
 
 
-def _timestamp(moment: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
-
-
 def _appointment(row: AppointmentRow) -> pb.Appointment:
     return pb.Appointment(
         name=APPOINTMENT.format(appointment=row.id),
@@ -87,10 +79,10 @@ def _appointment(row: AppointmentRow) -> pb.Appointment:
         vaccine=row.vaccine,
         dose_number=row.dose_number,
         state=pb.AppointmentState.Value(f"APPOINTMENT_STATE_{row.state}"),
-        hold_expire_time=_timestamp(row.hold_expires_at),
-        slot_start_time=_timestamp(row.slot_start),
-        slot_end_time=_timestamp(row.slot_end),
-        create_time=_timestamp(row.create_time),
-        update_time=_timestamp(row.update_time),
+        hold_expire_time=to_timestamp(row.hold_expires_at),
+        slot_start_time=to_timestamp(row.slot_start),
+        slot_end_time=to_timestamp(row.slot_end),
+        create_time=to_timestamp(row.create_time),
+        update_time=to_timestamp(row.update_time),
         end_reason=row.end_reason,
     )

@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 from vaxbook.clinic.v1 import clinic_pb2 as pb
 from vaxbook.clinic.v1 import clinic_pb2_grpc
 from vaxbook.inventory.v1 import inventory_pb2, inventory_pb2_grpc
 
 from services.clinic.store import ClinicRow, ClinicStore, SlotRow
 from services.common import paging
-from services.common.clock import Clock
+from services.common.clock import Clock, to_timestamp
 from services.common.errors import NotFound
 from services.common.grpc_clients import timeout, upstream
 from services.common.names import CLINIC, SLOT
@@ -187,12 +186,6 @@ def _parse_day(check: Checker, value: str) -> datetime | None:
         return None
 
 
-def _timestamp(moment: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
-
-
 def _clinic(row: ClinicRow) -> pb.Clinic:
     return pb.Clinic(
         name=CLINIC.format(clinic=row.id),
@@ -200,15 +193,15 @@ def _clinic(row: ClinicRow) -> pb.Clinic:
         region=row.region,
         address=row.address,
         vaccines=row.vaccines,
-        create_time=_timestamp(row.create_time),
+        create_time=to_timestamp(row.create_time),
     )
 
 
 def _slot(row: SlotRow) -> pb.Slot:
     return pb.Slot(
         name=SLOT.format(clinic=row.clinic_id, slot=row.id),
-        start_time=_timestamp(row.start_time),
-        end_time=_timestamp(row.end_time),
+        start_time=to_timestamp(row.start_time),
+        end_time=to_timestamp(row.end_time),
         capacity=row.capacity,
         region=row.region,
         vaccines=row.vaccines,

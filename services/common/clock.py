@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from google.protobuf.timestamp_pb2 import Timestamp
+
 
 class Clock(Protocol):
     def now(self) -> datetime:
@@ -39,3 +41,10 @@ def to_millis(moment: datetime) -> int:
 
 def from_millis(millis: int) -> datetime:
     return datetime.fromtimestamp(millis / 1000, UTC)
+
+
+def to_timestamp(moment: datetime) -> Timestamp:
+    """The protobuf ``Timestamp`` of a timezone-aware datetime."""
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from vaxbook.inventory.v1 import inventory_pb2 as pb
 from vaxbook.inventory.v1 import inventory_pb2_grpc
 
+from services.common.clock import to_timestamp
 from services.common.errors import DomainError, to_status_proto
 from services.common.names import CLINIC, HOLD, SLOT
 from services.common.validation import checking
@@ -148,13 +148,11 @@ def _availability(slot: str, vaccine: str, counters: Counters) -> pb.Availabilit
 
 
 def _hold(hold: Hold) -> pb.Hold:
-    expire_time = Timestamp()
-    expire_time.FromDatetime(hold.expires_at)
     return pb.Hold(
         name=HOLD.format(clinic=hold.clinic_id, hold=hold.hold_id),
         slot=SLOT.format(clinic=hold.clinic_id, slot=hold.slot_id),
         vaccine=hold.vaccine,
         state=pb.HoldState.Value(f"HOLD_STATE_{hold.state}"),
-        expire_time=expire_time,
+        expire_time=to_timestamp(hold.expires_at),
         store=pb.HoldStore.Value(f"HOLD_STORE_{hold.store}"),
     )
