@@ -235,10 +235,9 @@ class Booking:
         row = await self._get(appointment_id)
         if row.state == "CANCELLED":
             return row
-        if row.as_seen_at(self.clock.now()).state not in ("PENDING", "CONFIRMED"):
-            raise AppointmentError.wrong_state(
-                _name(row), row.as_seen_at(self.clock.now()).state, "cancel"
-            )
+        seen = row.as_seen_at(self.clock.now())
+        if seen.state not in ("PENDING", "CONFIRMED"):
+            raise AppointmentError.wrong_state(_name(row), seen.state, "cancel")
         cancelled = await self._end(
             row, "CANCELLED", "CANCELLED_BY_CITIZEN", call_timeout
         )

@@ -11,14 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from prometheus_client import Counter, Gauge
 
 from services.common.clock import Clock
 from services.common.errors import NotFound
-from services.common.names import CLINIC, SLOT
+from services.common.names import CLINIC, HOLD, SLOT
 from services.inventory.errors import InventoryError
 from services.inventory.redis_gate import Counters, RedisGate, RedisUnavailable
 from services.inventory.store import (
@@ -42,19 +41,6 @@ FAILOVERS = Counter(
 REBUILDS = Counter(
     "vaxbook_inventory_rebuilds_total", "Clinics rebuilt in Redis from PostgreSQL."
 )
-
-
-@dataclass(frozen=True)
-class Hold:
-    """A hold as the service reports it."""
-
-    hold_id: str
-    clinic_id: str
-    slot_id: str
-    vaccine: str
-    state: str
-    store: str
-    expires_at: datetime
 
 
 class Inventory:
@@ -149,7 +135,7 @@ class Inventory:
         vaccine: str,
         hold_id: str,
         ttl_seconds: int,
-    ) -> Hold:
+    ) -> HoldRow:
         """Claims one seat and one dose, atomically, for ``ttl_seconds``."""
         now = self.clock.now()
         expires_at = now + timedelta(seconds=ttl_seconds)
@@ -166,18 +152,18 @@ class Inventory:
                 row = await self.store.create_hold(row, now)
             except Refused as refusal:
                 raise self._refusal(refusal, clinic_id, slot_id, vaccine) from None
-        return Hold(**row.__dict__)
+        return row
 
     async def _hold_on_redis(
         self, clinic_id, slot_id, vaccine, hold_id, now, expires_at
-    ) -> Hold:
+    ) -> HoldRow:
         args = (clinic_id, hold_id, slot_id, vaccine, now, expires_at)
         outcome, held = await self.gate.hold(*args)
         if outcome == "NOT_LOADED":
             await self._rebuild_clinic(clinic_id)
             outcome, held = await self.gate.hold(*args)
         if outcome == "HELD":
-            return Hold(
+            return HoldRow(
                 hold_id,
                 clinic_id,
                 held.slot_id,
@@ -197,7 +183,7 @@ class Inventory:
         slot_id: str,
         vaccine: str,
         expires_at: datetime,
-    ) -> Hold:
+    ) -> HoldRow:
         """Commits a hold behind the PostgreSQL guards; idempotent by hold id.
 
         The caller's ``slot_id``, ``vaccine`` and ``expires_at`` (as returned
@@ -222,21 +208,25 @@ class Inventory:
                     live.expires_at,
                 )
             elif expires_at <= now:
-                raise InventoryError.hold_expired(hold_id)
+                raise InventoryError.hold_expired(
+                    HOLD.format(clinic=clinic_id, hold=hold_id)
+                )
         try:
             committed = await self.store.commit_hold(row, now)
         except Refused as refusal:
             await self._on_redis(self.gate.release_held(clinic_id, hold_id))
             raise self._refusal(refusal, clinic_id, slot_id, vaccine) from None
         if committed.state in (RELEASED, EXPIRED):
-            raise InventoryError.hold_expired(hold_id)
+            raise InventoryError.hold_expired(
+                HOLD.format(clinic=clinic_id, hold=hold_id)
+            )
         if known is None or known.state == HELD:
             await self._on_redis(
                 self.gate.settle_commit(
                     clinic_id, hold_id, committed.slot_id, committed.vaccine
                 )
             )
-        return Hold(**committed.__dict__)
+        return committed
 
     async def _redis_lookup(self, clinic_id, hold_id, now):
         if not self.redis_ready:

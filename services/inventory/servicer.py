@@ -12,8 +12,9 @@ from services.common.clock import to_timestamp
 from services.common.errors import DomainError, to_status_proto
 from services.common.names import CLINIC, HOLD, SLOT
 from services.common.validation import checking
-from services.inventory.inventory import Hold, Inventory
+from services.inventory.inventory import Inventory
 from services.inventory.redis_gate import Counters
+from services.inventory.store import HoldRow
 
 MAX_TTL_SECONDS = 3600
 MAX_BATCH = 500
@@ -147,7 +148,7 @@ def _availability(slot: str, vaccine: str, counters: Counters) -> pb.Availabilit
     )
 
 
-def _hold(hold: Hold) -> pb.Hold:
+def _hold(hold: HoldRow) -> pb.Hold:
     return pb.Hold(
         name=HOLD.format(clinic=hold.clinic_id, hold=hold.hold_id),
         slot=SLOT.format(clinic=hold.clinic_id, slot=hold.slot_id),
