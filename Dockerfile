@@ -1,5 +1,5 @@
 # One image per vaxbook process; pick it with --target:
-# migrate, clinic, inventory or appointment.
+# migrate, clinic, inventory, appointment or auth.
 FROM python:3.11-slim AS base
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -31,3 +31,7 @@ CMD ["python", "-m", "services.inventory"]
 FROM base AS appointment
 EXPOSE 50053 9103
 CMD ["python", "-m", "services.appointment"]
+
+FROM base AS auth
+EXPOSE 50054 9104
+CMD ["python", "-m", "services.auth"]

@@ -79,6 +79,10 @@ def up() -> int:
         "VAXBOOK_DATABASE_URL": endpoints.database_url,
         "VAXBOOK_REDIS_URL": endpoints.redis_url,
         "VAXBOOK_NATS_URL": endpoints.nats_url,
+        # Development only: one-time codes land here instead of on a phone.
+        "VAXBOOK_DEV_OUTBOX": os.environ.get(
+            "VAXBOOK_DEV_OUTBOX", str(data_dir / "dev-outbox.jsonl")
+        ),
     }
     os.environ.update(env)
     children: list[subprocess.Popen] = []
@@ -135,6 +139,7 @@ def _print_addresses(settings: Settings, endpoints, slots: int) -> None:
         f"  {'postgresql':<12} {_without_user(endpoints.database_url)}",
         f"  {'redis':<12} {endpoints.redis_url}",
         f"  {'nats':<12} {endpoints.nats_url}",
+        f"  {'codes':<12} one-time sign-in codes go to {settings.dev_outbox_path}",
         f"  demo country: {slots} slots; try: .venv/bin/vaxbook book",
         "",
     ]

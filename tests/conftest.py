@@ -51,6 +51,7 @@ def settings(servers: Endpoints, database_url: str) -> Settings:
         redis_url=servers.redis_url,
         nats_url=servers.nats_url,
         key_prefix=f"vbtest-{RUN_ID}",
+        event_prefix=f"vbtest-{RUN_ID}",
         hold_ttl_seconds=300,
     )
 

@@ -10,12 +10,14 @@ from datetime import timedelta
 import grpc
 from vaxbook.appointment.v1 import appointment_pb2 as appt
 from vaxbook.appointment.v1 import appointment_pb2_grpc
+from vaxbook.auth.v1 import auth_pb2_grpc
 from vaxbook.clinic.v1 import clinic_pb2 as clin
 from vaxbook.clinic.v1 import clinic_pb2_grpc
 from vaxbook.inventory.v1 import inventory_pb2 as inv
 from vaxbook.inventory.v1 import inventory_pb2_grpc
 
 from services.appointment import app as appointment_app
+from services.auth import app as auth_app
 from services.clinic import app as clinic_app
 from services.common.clock import FakeClock, to_timestamp
 from services.common.config import Settings
@@ -49,6 +51,10 @@ class Mesh:
     def appointments(self) -> appointment_pb2_grpc.AppointmentServiceStub:
         return appointment_pb2_grpc.AppointmentServiceStub(self.channel("appointment"))
 
+    @property
+    def auth(self) -> auth_pb2_grpc.AuthServiceStub:
+        return auth_pb2_grpc.AuthServiceStub(self.channel("auth"))
+
     async def stop(self) -> None:
         for ch in self.channels:
             await ch.close()
@@ -57,12 +63,14 @@ class Mesh:
 
 
 async def start_mesh(settings: Settings, clock: FakeClock) -> Mesh:
-    """Starts inventory, clinic and appointment, each told where the others are."""
+    """Starts inventory, clinic, appointment and auth, each told where the
+    others are."""
     mesh = Mesh(clock)
     for name, app in (
         ("inventory", inventory_app),
         ("clinic", clinic_app),
         ("appointment", appointment_app),
+        ("auth", auth_app),
     ):
         registrations, on_stop = await app.build(settings, clock)
         running = await create_server(name, registrations, "127.0.0.1:0")

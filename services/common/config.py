@@ -9,11 +9,24 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-SERVICES = ("clinic", "inventory", "appointment")
+SERVICES = ("clinic", "inventory", "appointment", "auth")
 
 # Where each service listens by default: gRPC port and Prometheus metrics port.
-DEFAULT_GRPC_PORTS = {"clinic": 50051, "inventory": 50052, "appointment": 50053}
-DEFAULT_METRICS_PORTS = {"clinic": 9101, "inventory": 9102, "appointment": 9103}
+DEFAULT_GRPC_PORTS = {
+    "clinic": 50051,
+    "inventory": 50052,
+    "appointment": 50053,
+    "auth": 50054,
+}
+DEFAULT_METRICS_PORTS = {
+    "clinic": 9101,
+    "inventory": 9102,
+    "appointment": 9103,
+    "auth": 9104,
+}
+
+# Keys the national ID hash in development only; production sets its own.
+DEV_ID_HASH_KEY = "vaxbook-development-id-hash-key"
 
 
 class ConfigError(ValueError):
@@ -45,12 +58,15 @@ class Settings:
     database_url: str = field(repr=False)
     redis_url: str = field(repr=False)
     nats_url: str
+    event_prefix: str
     key_prefix: str
     hold_ttl_seconds: int
     listen_host: str
     service_addrs: dict[str, str]
     metrics_ports: dict[str, int]
     log_level: str
+    id_hash_key: str = field(repr=False)
+    dev_outbox_path: str
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -61,6 +77,7 @@ class Settings:
             ),
             redis_url=_env("VAXBOOK_REDIS_URL", "redis://127.0.0.1:6379/0"),
             nats_url=_env("VAXBOOK_NATS_URL", "nats://127.0.0.1:4222"),
+            event_prefix=_env("VAXBOOK_EVENT_PREFIX", "vaxbook"),
             key_prefix=_env("VAXBOOK_KEY_PREFIX", "vb"),
             hold_ttl_seconds=_env_int("VAXBOOK_HOLD_TTL_SECONDS", 300, minimum=1),
             listen_host=_env("VAXBOOK_LISTEN_HOST", "127.0.0.1"),
@@ -78,6 +95,8 @@ class Settings:
                 for name in SERVICES
             },
             log_level=_env("VAXBOOK_LOG_LEVEL", "INFO").upper(),
+            id_hash_key=_env("VAXBOOK_ID_HASH_KEY", DEV_ID_HASH_KEY),
+            dev_outbox_path=os.environ.get("VAXBOOK_DEV_OUTBOX", ""),
         )
 
     def listen_addr(self, service: str) -> str:

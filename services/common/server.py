@@ -36,11 +36,13 @@ SERVER_OPTIONS = [
 
 @dataclass
 class Registration:
-    """One gRPC service to mount: its full name and how to add its servicer."""
+    """One gRPC service to mount: its full name, how to add its servicer, and
+    any interceptors it needs after the common one (token checks, say)."""
 
     full_name: str
     add: Callable[[object, grpc.aio.Server], None]
     servicer: object
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = ()
 
 
 @dataclass
@@ -66,9 +68,10 @@ async def create_server(
     service: str, registrations: Sequence[Registration], address: str
 ) -> RunningServer:
     """Builds, binds and starts a server; returns it with its bound port."""
-    server = grpc.aio.server(
-        interceptors=[ServiceInterceptor(service)], options=SERVER_OPTIONS
-    )
+    interceptors = [ServiceInterceptor(service)]
+    for registration in registrations:
+        interceptors.extend(registration.interceptors)
+    server = grpc.aio.server(interceptors=interceptors, options=SERVER_OPTIONS)
     for registration in registrations:
         registration.add(registration.servicer, server)
     health_servicer = health.aio.HealthServicer()

@@ -4,10 +4,16 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from services.appointment.tables import metadata as appointment_metadata
+from services.auth.tables import metadata as auth_metadata
 from services.clinic.tables import metadata as clinic_metadata
 from services.inventory.tables import metadata as inventory_metadata
 
-target_metadata = [clinic_metadata, inventory_metadata, appointment_metadata]
+target_metadata = [
+    clinic_metadata,
+    inventory_metadata,
+    appointment_metadata,
+    auth_metadata,
+]
 
 url = context.config.get_main_option("sqlalchemy.url")
 engine = create_engine(url, poolclass=pool.NullPool)

@@ -1,0 +1,1 @@
+"""Auth service: accounts, one-time codes, dependants, staff and token keys."""

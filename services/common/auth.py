@@ -1,0 +1,374 @@
+"""Access tokens shared by every service: minting, verifying, and the server
+interceptor that enforces which roles may call which RPC.
+
+Tokens are JWTs signed with Ed25519 (``EdDSA``) by the auth service. Each names
+its signing key in the ``kid`` header, so a service holding only the public
+keys (from ``AuthService.ListSigningKeys``) verifies them offline, and keys can
+rotate: an old key keeps verifying until it is retired.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import grpc
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+
+from services.common import logs
+from services.common.clock import Clock
+from services.common.errors import DomainError, to_status
+
+log = logging.getLogger(__name__)
+
+ALGORITHM = "EdDSA"
+ISSUER = "vaxbook.example/auth"
+AUDIENCE = "vaxbook.example"
+ACCESS_TOKEN_TTL_SECONDS = 900
+SERVICE_TOKEN_TTL_SECONDS = 300
+# Tolerated difference between the clocks of the signer and the verifier.
+CLOCK_SKEW_SECONDS = 30
+
+# Calls anyone may make: health checks and server reflection.
+_ALWAYS_PUBLIC = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+
+class Role(StrEnum):
+    """What a token lets its holder do; the ``role`` claim."""
+
+    CITIZEN = "citizen"
+    CLINIC_STAFF = "clinic_staff"
+    REVIEWER = "reviewer"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+    # Another vaxbook service calling on its own behalf.
+    SERVICE = "service"
+
+
+# The roles of an RPC anyone may call, with or without a token.
+PUBLIC: frozenset[Role] = frozenset()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a verified token speaks for."""
+
+    subject: str
+    role: Role
+    clinics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expire_time: datetime
+    principal: Principal
+
+
+class AuthError(DomainError):
+    """A call refused for want of a valid token or the right role."""
+
+    @classmethod
+    def unauthenticated(cls, reason: str, message: str) -> AuthError:
+        return cls(reason, message, code=grpc.StatusCode.UNAUTHENTICATED)
+
+    @classmethod
+    def role_not_allowed(cls, method: str, role: Role) -> AuthError:
+        return cls(
+            "ROLE_NOT_ALLOWED",
+            f"role {role.value!r} may not call {method}",
+            code=grpc.StatusCode.PERMISSION_DENIED,
+            metadata={"method": method, "role": role.value},
+        )
+
+    @classmethod
+    def no_policy(cls, method: str) -> AuthError:
+        return cls(
+            "METHOD_NOT_ALLOWED",
+            f"{method} has no access policy, so nobody may call it",
+            code=grpc.StatusCode.PERMISSION_DENIED,
+            metadata={"method": method},
+        )
+
+    @classmethod
+    def not_owner(cls, subject: str, resource: str) -> AuthError:
+        return cls(
+            "NOT_OWNER",
+            f"{subject} may not act on {resource}",
+            code=grpc.StatusCode.PERMISSION_DENIED,
+            metadata={"resource": resource},
+        )
+
+
+class TokenSigner:
+    """Mints tokens with one private key, named by ``key_id``."""
+
+    def __init__(self, key_id: str, private_key: Ed25519PrivateKey, clock: Clock):
+        self.key_id = key_id
+        self._private_key = private_key
+        self.clock = clock
+
+    def __repr__(self) -> str:
+        return f"TokenSigner(key_id={self.key_id!r})"
+
+    def public_key(self) -> Ed25519PublicKey:
+        return self._private_key.public_key()
+
+    def mint(
+        self,
+        principal: Principal,
+        ttl_seconds: int = ACCESS_TOKEN_TTL_SECONDS,
+        audience: str = AUDIENCE,
+        issuer: str = ISSUER,
+    ) -> IssuedToken:
+        now = self.clock.now()
+        expire_time = now + timedelta(seconds=ttl_seconds)
+        claims = {
+            "iss": issuer,
+            "aud": audience,
+            "sub": principal.subject,
+            "role": principal.role.value,
+            "iat": int(now.timestamp()),
+            "exp": int(expire_time.timestamp()),
+            "jti": uuid.uuid4().hex,
+        }
+        if principal.clinics:
+            claims["clinics"] = list(principal.clinics)
+        token = jwt.encode(
+            claims, self._private_key, algorithm=ALGORITHM, headers={"kid": self.key_id}
+        )
+        return IssuedToken(token, expire_time, principal)
+
+    def service_token(self, service: str) -> str:
+        """A short-lived token for ``service`` calling another service."""
+        principal = Principal(f"services/{service}", Role.SERVICE)
+        return self.mint(principal, SERVICE_TOKEN_TTL_SECONDS).token
+
+
+class TokenVerifier:
+    """Checks a token's signature, key id, expiry, audience and issuer.
+
+    Expiry is judged by the injected clock, so tests move time without sleeping.
+    """
+
+    def __init__(
+        self,
+        public_keys: Mapping[str, Ed25519PublicKey],
+        clock: Clock,
+        audience: str = AUDIENCE,
+        issuer: str = ISSUER,
+    ) -> None:
+        self.public_keys = dict(public_keys)
+        self.clock = clock
+        self.audience = audience
+        self.issuer = issuer
+
+    def replace_keys(self, public_keys: Mapping[str, Ed25519PublicKey]) -> None:
+        """Trusts exactly these keys from now on; retired keys are left out."""
+        self.public_keys = dict(public_keys)
+
+    def verify(self, token: str) -> Principal:
+        key = self.public_keys.get(_key_id(token))
+        if key is None:
+            raise AuthError.unauthenticated(
+                "UNKNOWN_SIGNING_KEY",
+                "the token was signed by a key this service does not trust; "
+                "sign in again",
+            )
+        claims = self._decode(token, key)
+        self._check_expiry(claims)
+        try:
+            return Principal(
+                claims["sub"], Role(claims["role"]), tuple(claims.get("clinics", ()))
+            )
+        except (KeyError, ValueError):
+            raise _invalid("the token's role is not one this system knows") from None
+
+    def _decode(self, token: str, key: Ed25519PublicKey) -> dict:
+        try:
+            return jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                # Time is checked against the injected clock instead.
+                options={
+                    "require": ["exp", "iat", "sub", "role", "aud", "iss"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
+            )
+        except jwt.InvalidAudienceError:
+            raise _invalid(f"the token is not meant for {self.audience}") from None
+        except jwt.InvalidIssuerError:
+            raise _invalid(f"the token was not issued by {self.issuer}") from None
+        except jwt.InvalidSignatureError:
+            raise _invalid("the token's signature does not verify") from None
+        except jwt.PyJWTError:
+            raise _invalid("the token is malformed") from None
+
+    def _check_expiry(self, claims: dict) -> None:
+        now = self.clock.now().timestamp()
+        if claims["exp"] + CLOCK_SKEW_SECONDS <= now:
+            raise AuthError.unauthenticated(
+                "TOKEN_EXPIRED", "the token has expired; sign in again"
+            )
+        if claims["iat"] - CLOCK_SKEW_SECONDS > now:
+            raise _invalid("the token claims to be issued in the future")
+
+
+def _key_id(token: str) -> str:
+    try:
+        return str(jwt.get_unverified_header(token).get("kid", ""))
+    except jwt.PyJWTError:
+        raise _invalid("the token is malformed") from None
+
+
+def _invalid(message: str) -> AuthError:
+    return AuthError.unauthenticated("INVALID_TOKEN", f"{message}; sign in again")
+
+
+def public_key(raw: bytes) -> Ed25519PublicKey:
+    """The Ed25519 public key of its raw 32 bytes."""
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def bearer(token: str) -> tuple[tuple[str, str], ...]:
+    """Call metadata carrying ``token``."""
+    return (("authorization", f"Bearer {token}"),)
+
+
+_principal: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
+    "vaxbook_principal", default=None
+)
+
+
+def current_principal() -> Principal:
+    """Who is making the current call, as the :class:`AuthInterceptor` verified."""
+    principal = _principal.get()
+    if principal is None:
+        raise AuthError.unauthenticated(
+            "TOKEN_MISSING", "this call needs an access token; sign in first"
+        )
+    return principal
+
+
+class AuthInterceptor(grpc.aio.ServerInterceptor):
+    """Verifies the bearer token of each call and enforces per-RPC roles.
+
+    ``policy`` maps full method names (``/pkg.Service/Method``) to the roles
+    allowed to call them; :data:`PUBLIC` lets anyone call. A method missing from
+    the policy is refused: new RPCs are closed until someone opens them.
+    """
+
+    def __init__(
+        self, verifier: TokenVerifier, policy: Mapping[str, Iterable[Role]]
+    ) -> None:
+        self.verifier = verifier
+        self.policy = {method: frozenset(roles) for method, roles in policy.items()}
+        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
+
+    async def intercept_service(self, continuation, handler_call_details):
+        method = handler_call_details.method
+        if method.startswith(_ALWAYS_PUBLIC):
+            return await continuation(handler_call_details)
+        wrapped = self._wrapped.get(method)
+        if wrapped is not None:
+            return wrapped
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            # Only unary RPCs are covered; any other kind stays closed.
+            return _refusing(handler, AuthError.no_policy(method))
+        wrapped = grpc.unary_unary_rpc_method_handler(
+            self._wrap(method, handler.unary_unary),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+        self._wrapped[method] = wrapped
+        return wrapped
+
+    def authorize(self, method: str, metadata) -> Principal | None:
+        """The verified caller of ``method``; ``None`` for a public call
+        without a token. Raises :class:`AuthError` when refused."""
+        allowed = self.policy.get(method)
+        if allowed is None:
+            raise AuthError.no_policy(method)
+        token = _bearer_token(metadata)
+        if token is None:
+            if allowed == PUBLIC:
+                return None
+            raise AuthError.unauthenticated(
+                "TOKEN_MISSING",
+                "this call needs 'authorization: Bearer <token>' metadata; "
+                "sign in first",
+            )
+        principal = self.verifier.verify(token)
+        if allowed != PUBLIC and principal.role not in allowed:
+            raise AuthError.role_not_allowed(method, principal.role)
+        return principal
+
+    def _wrap(self, method: str, behaviour):
+        async def handle(request, context: grpc.aio.ServicerContext):
+            try:
+                principal = self.authorize(method, context.invocation_metadata())
+            except AuthError as error:
+                log.info(
+                    "%s refused: %s",
+                    method,
+                    error.reason,
+                    extra={"fields": {"reason": error.reason}},
+                )
+                await context.abort_with_status(to_status(error))
+            if principal is not None:
+                logs.bind(subject=principal.subject, role=principal.role.value)
+            token = _principal.set(principal)
+            try:
+                return await behaviour(request, context)
+            finally:
+                _principal.reset(token)
+
+        return handle
+
+
+def _bearer_token(metadata) -> str | None:
+    for key, value in metadata or ():
+        if key == "authorization":
+            scheme, _, token = str(value).partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+            return None
+    return None
+
+
+def _refusing(handler, error: AuthError):
+    """A handler of the same kind as ``handler`` that refuses every call."""
+    if handler is None:
+        return None
+
+    async def refuse(request, context: grpc.aio.ServicerContext):
+        await context.abort_with_status(to_status(error))
+
+    kinds = {
+        "unary_stream": grpc.unary_stream_rpc_method_handler,
+        "stream_unary": grpc.stream_unary_rpc_method_handler,
+        "stream_stream": grpc.stream_stream_rpc_method_handler,
+    }
+    for attribute, make in kinds.items():
+        if getattr(handler, attribute) is not None:
+            return make(
+                refuse,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+    return handler
