@@ -13,13 +13,15 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import grpc
 from vaxbook.inventory.v1 import inventory_pb2 as inv
 from vaxbook.inventory.v1 import inventory_pb2_grpc
 
 from services.appointment.errors import AppointmentError
 from services.appointment.holds import HoldTaker
+from services.appointment.rows import AppointmentRow
 from services.appointment.slots import SlotDirectory, SlotInfo
-from services.appointment.store import AppointmentRow, AppointmentStore
+from services.appointment.store import AppointmentStore
 from services.common import logs
 from services.common.clock import Clock, to_timestamp
 from services.common.errors import DomainError, NotFound, Unavailable
@@ -68,16 +70,19 @@ class Booking:
         The row comes first, so the database's unique keys decide before any
         hold is taken whether this is a retry (the same appointment comes
         back) or a second booking of the dose (``ALREADY_BOOKED``). The
-        appointment id derives from the request id, so a retry after a lost
-        answer asks inventory for the same hold. A refused hold removes the
-        row: a refused reservation never becomes an appointment.
+        appointment id derives from the request id, and inventory holds are
+        idempotent by that id, so a retried reservation asks again for the
+        same hold and never takes a second one. A refused hold ends the
+        appointment as EXPIRED with the refusal as its reason.
         """
         now = self.clock.now()
         slot = await self._bookable_slot(request, now, call_timeout)
         row = self._new_row(request, slot, now)
         existing = await self._insert_or_existing(row, request, now)
         if existing is not None:
-            return existing
+            if existing.state != "PENDING" or existing.confirm_requested:
+                return existing
+            row = existing
 
         logs.bind(appointment_id=row.id)
         try:
@@ -90,10 +95,21 @@ class Booking:
                     request_id=request.request_id,
                 )
             )
-        except DomainError:
-            await self.store.delete_unheld(row.id)
+        except DomainError as refusal:
+            if refusal.code is grpc.StatusCode.UNAVAILABLE:
+                # The hold may or may not exist: the appointment stays PENDING,
+                # a retry asks for the same hold, and otherwise it runs out.
+                raise
+            await self.store.transition(
+                row.id,
+                ("PENDING",),
+                state="EXPIRED",
+                end_reason=refusal.reason,
+                update_time=now,
+            )
             raise
-        log.info("appointment reserved")
+        if existing is None:
+            log.info("appointment reserved")
         return row
 
     async def _bookable_slot(
@@ -286,6 +302,7 @@ class Booking:
         ended = await self.store.transition(
             row.id,
             ("PENDING", "CONFIRMED"),
+            was_confirmed=row.state == "CONFIRMED",
             state=state,
             end_reason=reason,
             release_pending=True,

@@ -6,7 +6,7 @@ from vaxbook.appointment.v1 import appointment_pb2 as pb
 from vaxbook.appointment.v1 import appointment_pb2_grpc
 
 from services.appointment.booking import Booking, ReserveRequest
-from services.appointment.store import AppointmentRow
+from services.appointment.rows import AppointmentRow
 from services.common import paging
 from services.common.clock import to_timestamp
 from services.common.grpc_clients import timeout

@@ -1,49 +1,23 @@
-"""PostgreSQL storage of appointments; every state change is a guarded update."""
+"""PostgreSQL storage of appointments.
+
+Every state change is a guarded update, and writes its lifecycle event to the
+outbox in the same transaction.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.appointment.tables import ACTIVE_STATES, appointments
+from services.appointment.events import AppointmentEvents
+from services.appointment.rows import AppointmentRow
+from services.appointment.tables import ACTIVE_STATES, appointments, outbox
 from services.common.batching import Batcher
 from services.common.db import autocommit
-
-
-@dataclass(frozen=True)
-class AppointmentRow:
-    id: str
-    citizen_id: str
-    clinic_id: str
-    slot_id: str
-    vaccine: str
-    dose_number: int
-    state: str
-    reserve_request_id: str
-    hold_expires_at: datetime
-    slot_start: datetime
-    slot_end: datetime
-    confirm_requested: bool
-    release_pending: bool
-    end_reason: str
-    create_time: datetime
-    update_time: datetime
-
-    def as_seen_at(self, now: datetime) -> AppointmentRow:
-        """The row as a reader should see it: a PENDING hold that has run out
-        reads EXPIRED even before the repair job records it."""
-        if (
-            self.state == "PENDING"
-            and not self.confirm_requested
-            and self.hold_expires_at <= now
-        ):
-            return replace(self, state="EXPIRED", end_reason="HOLD_EXPIRED")
-        return self
-
+from services.common.outbox import write_events
 
 # Built once; executed with many rows, SQLAlchemy sends them as one
 # multi-row INSERT without compiling it again.
@@ -51,9 +25,10 @@ _INSERT = insert(appointments).on_conflict_do_nothing().returning(appointments.c
 
 
 class AppointmentStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, events: AppointmentEvents) -> None:
         self.engine = engine
-        # Every method here is a single statement: one round trip, no BEGIN.
+        self.events = events
+        # Reads are single statements: one round trip, no BEGIN.
         self.single = autocommit(engine)
         self._inserts = Batcher(self._insert_rows)
 
@@ -91,21 +66,16 @@ class AppointmentStore:
         return await self._inserts.submit(row)
 
     async def _insert_rows(self, rows: list[AppointmentRow]) -> list[bool]:
-        async with self.single.connect() as conn:
+        async with self.engine.begin() as conn:
             result = await conn.execute(_INSERT, [row.__dict__ for row in rows])
             inserted = set(result.scalars())
-        return [row.id in inserted for row in rows]
-
-    async def delete_unheld(self, appointment_id: str) -> None:
-        """Removes a reservation whose hold was refused."""
-        async with self.single.connect() as conn:
-            await conn.execute(
-                delete(appointments).where(
-                    appointments.c.id == appointment_id,
-                    appointments.c.state == "PENDING",
-                    appointments.c.confirm_requested.is_(False),
-                )
+            await write_events(
+                conn,
+                outbox,
+                [self.events.reserved(row) for row in rows if row.id in inserted],
+                rows[0].create_time,
             )
+        return [row.id in inserted for row in rows]
 
     async def expire_stale(self, citizen_id: str, dose_number: int, now: datetime):
         """Records as EXPIRED the citizen's run-out hold for this dose, so it no
@@ -147,15 +117,22 @@ class AppointmentStore:
             return [AppointmentRow(*row) for row in rows]
 
     async def transition(
-        self, appointment_id: str, from_states: tuple[str, ...], **values
+        self,
+        appointment_id: str,
+        from_states: tuple[str, ...],
+        *,
+        was_confirmed: bool = False,
+        **values,
     ) -> AppointmentRow | None:
         """Changes an appointment only if it is in one of ``from_states``;
-        returns the new row, or ``None`` when it was not."""
+        returns the new row, or ``None`` when it was not. A change of state
+        writes its event."""
         rows = await self._update(
             and_(
                 appointments.c.id == appointment_id,
                 appointments.c.state.in_(from_states),
             ),
+            was_confirmed=was_confirmed,
             **values,
         )
         return rows[0] if rows else None
@@ -181,12 +158,22 @@ class AppointmentStore:
             )
             return [AppointmentRow(*row) for row in rows]
 
-    async def _update(self, condition, **values) -> list[AppointmentRow]:
-        async with self.single.connect() as conn:
-            rows = await conn.execute(
-                update(appointments)
-                .where(condition)
-                .values(**values)
-                .returning(*appointments.c)
-            )
-            return [AppointmentRow(*row) for row in rows]
+    async def _update(
+        self, condition, was_confirmed: bool = False, **values
+    ) -> list[AppointmentRow]:
+        async with self.engine.begin() as conn:
+            rows = [
+                AppointmentRow(*row)
+                for row in await conn.execute(
+                    update(appointments)
+                    .where(condition)
+                    .values(**values)
+                    .returning(*appointments.c)
+                )
+            ]
+            if "state" in values:
+                events = [self.events.ended(row, was_confirmed) for row in rows]
+                await write_events(
+                    conn, outbox, [e for e in events if e], values["update_time"]
+                )
+        return rows

@@ -12,6 +12,8 @@ from sqlalchemy import (
     text,
 )
 
+from services.common.outbox import outbox_table
+
 metadata = MetaData(schema="appointment")
 
 ACTIVE_STATES = ("PENDING", "CONFIRMED")
@@ -52,3 +54,6 @@ appointments = Table(
         postgresql_where=text("state = 'PENDING' OR release_pending"),
     ),
 )
+
+# Lifecycle events waiting to be published, written with each change.
+outbox = outbox_table(metadata)

@@ -21,19 +21,25 @@ class PeriodicJob:
         self.work = work
         self.interval_seconds = interval_seconds
         self._task: asyncio.Task | None = None
+        self._stopping = False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name=self.name)
 
     async def stop(self) -> None:
+        # The flag ends the loop even if a library swallows the cancellation
+        # (some network clients turn it into their own timeout error).
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             with suppress(asyncio.CancelledError):
                 await self._task
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.interval_seconds)
+            if self._stopping:
+                return
             try:
                 await self.work()
             except Exception:

@@ -1,0 +1,57 @@
+"""The lifecycle events of appointments, as written to the outbox."""
+
+from __future__ import annotations
+
+from vaxbook.events.v1 import events_pb2
+
+from services.appointment.rows import AppointmentRow
+from services.common.clock import to_timestamp
+from services.common.events import EventSettings, new_event
+from services.common.names import APPOINTMENT, CITIZEN, SLOT
+
+Outgoing = tuple[str, events_pb2.Event]
+
+
+class AppointmentEvents:
+    """Builds ``(subject, event)`` pairs for appointment changes."""
+
+    def __init__(self, settings: EventSettings) -> None:
+        self.settings = settings
+
+    def reserved(self, row: AppointmentRow) -> Outgoing:
+        payload = events_pb2.AppointmentReserved(
+            appointment=_ref(row),
+            hold_expire_time=to_timestamp(row.hold_expires_at),
+        )
+        return self._event("reserved", "appointment_reserved", payload, row)
+
+    def ended(self, row: AppointmentRow, was_confirmed: bool) -> Outgoing | None:
+        """The event of a state change, or ``None`` when the state is live."""
+        if row.state == "CONFIRMED":
+            payload = events_pb2.AppointmentConfirmed(appointment=_ref(row))
+            return self._event("confirmed", "appointment_confirmed", payload, row)
+        if row.state == "CANCELLED":
+            payload = events_pb2.AppointmentCancelled(
+                appointment=_ref(row), was_confirmed=was_confirmed
+            )
+            return self._event("cancelled", "appointment_cancelled", payload, row)
+        if row.state == "EXPIRED":
+            payload = events_pb2.AppointmentExpired(
+                appointment=_ref(row), reason=row.end_reason
+            )
+            return self._event("expired", "appointment_expired", payload, row)
+        return None
+
+    def _event(self, name, field, payload, row: AppointmentRow) -> Outgoing:
+        event = new_event(field, payload, row.update_time)
+        return self.settings.subject("appointment", name), event
+
+
+def _ref(row: AppointmentRow) -> events_pb2.AppointmentRef:
+    return events_pb2.AppointmentRef(
+        appointment=APPOINTMENT.format(appointment=row.id),
+        citizen=CITIZEN.format(citizen=row.citizen_id),
+        slot=SLOT.format(clinic=row.clinic_id, slot=row.slot_id),
+        vaccine=row.vaccine,
+        dose_number=row.dose_number,
+    )

@@ -1,0 +1,37 @@
+"""An appointment as the service reads it from its table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class AppointmentRow:
+    id: str
+    citizen_id: str
+    clinic_id: str
+    slot_id: str
+    vaccine: str
+    dose_number: int
+    state: str
+    reserve_request_id: str
+    hold_expires_at: datetime
+    slot_start: datetime
+    slot_end: datetime
+    confirm_requested: bool
+    release_pending: bool
+    end_reason: str
+    create_time: datetime
+    update_time: datetime
+
+    def as_seen_at(self, now: datetime) -> AppointmentRow:
+        """The row as a reader should see it: a PENDING hold that has run out
+        reads EXPIRED even before the repair job records it."""
+        if (
+            self.state == "PENDING"
+            and not self.confirm_requested
+            and self.hold_expires_at <= now
+        ):
+            return replace(self, state="EXPIRED", end_reason="HOLD_EXPIRED")
+        return self

@@ -1,0 +1,221 @@
+"""The transactional outbox and its relay to JetStream.
+
+A service writes each event into its own ``outbox`` table in the same
+transaction as the change it describes, so an event exists exactly when its
+change does. The relay publishes unsent rows in order with ``Nats-Msg-Id`` set
+to the event id, then marks them sent. While NATS is down rows simply wait.
+Several relay replicas may run: a PostgreSQL advisory lock lets one publish at
+a time, which also keeps the order of each appointment's events.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from datetime import datetime
+
+import nats
+from nats.errors import Error as NatsError
+from prometheus_client import Counter, Gauge
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from vaxbook.events.v1 import events_pb2
+
+from services.common.clock import Clock
+from services.common.events import EventSettings, ensure_stream
+
+log = logging.getLogger(__name__)
+
+RELAY_BATCH = 200
+PUBLISH_TIMEOUT_SECONDS = 2.0
+
+OUTBOX_LAG = Gauge(
+    "vaxbook_outbox_lag_seconds",
+    "Age of the oldest event not yet published.",
+    ["schema"],
+)
+EVENTS_PUBLISHED = Counter(
+    "vaxbook_events_published_total", "Events published to JetStream.", ["schema"]
+)
+EVENTS_DUPLICATED = Counter(
+    "vaxbook_events_duplicated_total",
+    "Publishes JetStream dropped as already stored.",
+    ["schema"],
+)
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    """The outbox table of the schema ``metadata`` belongs to."""
+    return Table(
+        "outbox",
+        metadata,
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("event_id", Text, nullable=False, unique=True),
+        Column("subject", Text, nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("sent_at", DateTime(timezone=True)),
+        Index("outbox_unsent", "id", postgresql_where=text("sent_at IS NULL")),
+    )
+
+
+async def write_events(
+    conn: AsyncConnection,
+    table: Table,
+    events: list[tuple[str, events_pb2.Event]],
+    now: datetime,
+) -> None:
+    """Adds ``(subject, event)`` pairs to the outbox inside ``conn``'s
+    transaction."""
+    if not events:
+        return
+    await conn.execute(
+        table.insert(),
+        [
+            {
+                "event_id": event.event_id,
+                "subject": subject,
+                "payload": event.SerializeToString(),
+                "created_at": now,
+            }
+            for subject, event in events
+        ],
+    )
+
+
+class OutboxRelay:
+    """Publishes one schema's outbox to JetStream."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        table: Table,
+        settings: EventSettings,
+        clock: Clock,
+    ) -> None:
+        self.engine = engine
+        self.table = table
+        self.settings = settings
+        self.clock = clock
+        self.schema = table.schema or "public"
+        # One advisory lock per outbox table: the relay lease.
+        self._lease_key = zlib.crc32(f"outbox:{self.schema}".encode())
+        self._nats: nats.NATS | None = None
+        self._js = None
+
+    async def relay_once(self) -> int:
+        """Publishes what is unsent, in order; returns how many went out."""
+        async with self.engine.connect() as conn:
+            leased = await conn.scalar(
+                select(func.pg_try_advisory_lock(self._lease_key))
+            )
+            if not leased:
+                return 0
+            try:
+                return await self._publish_unsent(conn)
+            finally:
+                await conn.execute(select(func.pg_advisory_unlock(self._lease_key)))
+                await conn.commit()
+
+    async def _publish_unsent(self, conn: AsyncConnection) -> int:
+        rows = (
+            await conn.execute(
+                select(
+                    self.table.c.id,
+                    self.table.c.event_id,
+                    self.table.c.subject,
+                    self.table.c.payload,
+                    self.table.c.created_at,
+                )
+                .where(self.table.c.sent_at.is_(None))
+                .order_by(self.table.c.id)
+                .limit(RELAY_BATCH)
+            )
+        ).all()
+        await conn.commit()
+        self._record_lag(rows)
+        if not rows:
+            return 0
+        js = await self._jetstream()
+        sent = 0
+        try:
+            for row in rows:
+                ack = await js.publish(
+                    row.subject,
+                    row.payload,
+                    timeout=PUBLISH_TIMEOUT_SECONDS,
+                    headers={"Nats-Msg-Id": row.event_id},
+                )
+                if ack.duplicate:
+                    EVENTS_DUPLICATED.labels(self.schema).inc()
+                await conn.execute(
+                    update(self.table)
+                    .where(self.table.c.id == row.id)
+                    .values(sent_at=self.clock.now())
+                )
+                await conn.commit()
+                sent += 1
+        finally:
+            EVENTS_PUBLISHED.labels(self.schema).inc(sent)
+        return sent
+
+    def _record_lag(self, rows) -> None:
+        oldest = rows[0].created_at if rows else None
+        lag = (self.clock.now() - oldest).total_seconds() if oldest else 0.0
+        OUTBOX_LAG.labels(self.schema).set(max(0.0, lag))
+
+    async def _jetstream(self):
+        if self._nats is None or not self._nats.is_connected:
+            await self.close()
+            # One attempt and no background reconnects: a relay pass that
+            # cannot reach NATS gives up, and the next pass tries again.
+            self._nats = await nats.connect(
+                self.settings.nats_url,
+                connect_timeout=PUBLISH_TIMEOUT_SECONDS,
+                max_reconnect_attempts=1,
+                allow_reconnect=False,
+                error_cb=_quiet,
+            )
+            self._js = self._nats.jetstream()
+            await ensure_stream(self._js, self.settings)
+        return self._js
+
+    async def relay_or_wait(self) -> int:
+        """One relay pass for a periodic job: NATS being down is expected
+        trouble, logged, and the events wait for the next pass."""
+        try:
+            return await self.relay_once()
+        except (NatsError, OSError, TimeoutError) as error:
+            log.warning(
+                "events wait in the outbox: NATS unavailable (%s)",
+                type(error).__name__,
+            )
+            await self.close()
+            return 0
+
+    async def close(self) -> None:
+        if self._nats is not None:
+            try:
+                await self._nats.close()
+            except (NatsError, OSError):
+                log.debug("closing a broken NATS connection failed")
+            self._nats = None
+            self._js = None
+
+
+async def _quiet(error: Exception) -> None:
+    """Connection errors surface from the failed call; no traceback twice."""
+    log.debug("NATS client error: %s", type(error).__name__)
