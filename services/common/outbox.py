@@ -150,7 +150,7 @@ class OutboxRelay:
         if not rows:
             return 0
         js = await self._jetstream()
-        sent = 0
+        sent: list[int] = []
         try:
             for row in rows:
                 ack = await js.publish(
@@ -161,16 +161,20 @@ class OutboxRelay:
                 )
                 if ack.duplicate:
                     EVENTS_DUPLICATED.labels(self.schema).inc()
+                sent.append(row.id)
+        finally:
+            # Marked once per pass: if the relay dies before this, the next
+            # pass publishes those events again and JetStream drops the
+            # copies by their Nats-Msg-Id.
+            if sent:
                 await conn.execute(
                     update(self.table)
-                    .where(self.table.c.id == row.id)
+                    .where(self.table.c.id.in_(sent))
                     .values(sent_at=self.clock.now())
                 )
                 await conn.commit()
-                sent += 1
-        finally:
-            EVENTS_PUBLISHED.labels(self.schema).inc(sent)
-        return sent
+            EVENTS_PUBLISHED.labels(self.schema).inc(len(sent))
+        return len(sent)
 
     def _record_lag(self, rows) -> None:
         oldest = rows[0].created_at if rows else None
