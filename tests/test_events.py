@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import grpc
 import nats
 import pytest
 from nats.js.errors import NotFoundError
@@ -14,6 +15,7 @@ from vaxbook.appointment.v1 import appointment_pb2 as appt
 from vaxbook.events.v1 import events_pb2
 
 from services.common.db import create_engine
+from services.common.errors import read_error
 from services.common.events import EventSettings, new_event
 from services.common.outbox import (
     EVENTS_DUPLICATED,
@@ -95,8 +97,10 @@ async def test_a_refused_reservation_is_recorded_as_expired_with_its_reason(mesh
     slot = await make_slot(mesh, clinic)
     request = reserve_request(slot)
 
-    with pytest.raises(Exception, match="no free dose"):
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
         await mesh.appointments.ReserveAppointment(request)
+
+    assert read_error(refused.value).reason == "OUT_OF_DOSES"
 
     listed = await mesh.appointments.ListAppointments(
         appt.ListAppointmentsRequest(parent=request.citizen)

@@ -114,6 +114,8 @@ class OutboxRelay:
         # One advisory lock per outbox table: the relay lease.
         self._lease_key = zlib.crc32(f"outbox:{self.schema}".encode())
         self._nats: nats.NATS | None = None
+        # Logged once per outage, not on every pass.
+        self._nats_down = False
         self._js = None
 
     async def relay_once(self) -> int:
@@ -201,14 +203,20 @@ class OutboxRelay:
         """One relay pass for a periodic job: NATS being down is expected
         trouble, logged, and the events wait for the next pass."""
         try:
-            return await self.relay_once()
+            sent = await self.relay_once()
         except (NatsError, OSError, TimeoutError) as error:
-            log.warning(
-                "events wait in the outbox: NATS unavailable (%s)",
-                type(error).__name__,
-            )
+            if not self._nats_down:
+                log.warning(
+                    "events wait in the outbox: NATS unavailable (%s)",
+                    type(error).__name__,
+                )
+            self._nats_down = True
             await self.close()
             return 0
+        if self._nats_down:
+            log.warning("NATS is back; publishing the waiting events")
+            self._nats_down = False
+        return sent
 
     async def close(self) -> None:
         if self._nats is not None:
