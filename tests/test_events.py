@@ -42,7 +42,7 @@ async def _stream_events(settings: EventSettings, subject: str) -> list:
         while True:
             try:
                 batch = await consumer.fetch(100, timeout=0.5)
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nats raises its own subclass, or the plain one
                 return events
             for message in batch:
                 event = events_pb2.Event()
