@@ -312,8 +312,7 @@ class Inventory:
     async def _catch_up(self) -> None:
         """Adds to Redis the database holds taken while the rebuild ran."""
         await self._db_holds_done.wait()
-        for clinic_id in await self.store.clinic_ids():
-            await self._rebuild_clinic(clinic_id)
+        await self._rebuild_all()
 
     async def _rebuild_all(self) -> None:
         for clinic_id in await self.store.clinic_ids():

@@ -76,12 +76,6 @@ class InventoryStore:
         except IntegrityError:
             raise Refused(reason) from None
 
-    async def slot_clinic(self, slot_id: str) -> str | None:
-        async with self.engine.connect() as conn:
-            return await conn.scalar(
-                select(slot_seats.c.clinic_id).where(slot_seats.c.slot_id == slot_id)
-            )
-
     async def counters(
         self, clinic_id: str, slot_id: str, vaccine: str, now: datetime
     ) -> Counters | None:
@@ -228,17 +222,6 @@ class InventoryStore:
                 select(slot_seats.c.clinic_id).union(select(dose_stock.c.clinic_id))
             )
             return [row[0] for row in result]
-
-    async def live_db_holds(self, clinic_id: str, now: datetime) -> list[HoldRow]:
-        async with self.engine.connect() as conn:
-            result = await conn.execute(
-                select(holds).where(
-                    holds.c.clinic_id == clinic_id,
-                    holds.c.state == HELD,
-                    holds.c.expires_at > now,
-                )
-            )
-            return [_hold_row(row) for row in result]
 
     async def snapshot(
         self, clinic_id: str, redis_hold_ids: list[str], now: datetime
