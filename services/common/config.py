@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-SERVICES = ("clinic", "inventory", "appointment", "auth")
+# In start-up order: auth first, since the others fetch its signing keys.
+SERVICES = ("auth", "clinic", "inventory", "patient", "eligibility", "appointment")
 
 # Where each service listens by default: gRPC port and Prometheus metrics port.
 DEFAULT_GRPC_PORTS = {
@@ -17,12 +18,16 @@ DEFAULT_GRPC_PORTS = {
     "inventory": 50052,
     "appointment": 50053,
     "auth": 50054,
+    "patient": 50055,
+    "eligibility": 50056,
 }
 DEFAULT_METRICS_PORTS = {
     "clinic": 9101,
     "inventory": 9102,
     "appointment": 9103,
     "auth": 9104,
+    "patient": 9105,
+    "eligibility": 9106,
 }
 
 # Keys the national ID hash in development only; production sets its own.

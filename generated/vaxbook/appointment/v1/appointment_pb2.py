@@ -28,7 +28,7 @@ from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(vaxbook/appointment/v1/appointment.proto\x12\x16vaxbook.appointment.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb3\x04\n\x0b\x41ppointment\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x15\n\x07\x63itizen\x18\x02 \x01(\tB\x04\xe2\x41\x01\x05\x12\x12\n\x04slot\x18\x03 \x01(\tB\x04\xe2\x41\x01\x05\x12\x15\n\x07vaccine\x18\x04 \x01(\tB\x04\xe2\x41\x01\x05\x12\x19\n\x0b\x64ose_number\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x05\x12=\n\x05state\x18\x06 \x01(\x0e\x32(.vaxbook.appointment.v1.AppointmentStateB\x04\xe2\x41\x01\x03\x12:\n\x10hold_expire_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x39\n\x0fslot_start_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x37\n\rslot_end_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x18\n\nend_reason\x18\x0c \x01(\tB\x04\xe2\x41\x01\x03:<\xea\x41\x39\n\x1bvaxbook.example/Appointment\x12\x1a\x61ppointments/{appointment}\"\x92\x01\n\x19ReserveAppointmentRequest\x12\x15\n\x07\x63itizen\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04slot\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07vaccine\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0b\x64ose_number\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\"I\n\x19\x43onfirmAppointmentRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"H\n\x18\x43\x61ncelAppointmentRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"+\n\x15GetAppointmentRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"b\n\x17ListAppointmentsRequest\x12\x14\n\x06parent\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"n\n\x18ListAppointmentsResponse\x12\x39\n\x0c\x61ppointments\x18\x01 \x03(\x0b\x32#.vaxbook.appointment.v1.Appointment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xc0\x02\n\x10\x41ppointmentState\x12!\n\x1d\x41PPOINTMENT_STATE_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x41PPOINTMENT_STATE_PENDING\x10\x01\x12\x1f\n\x1b\x41PPOINTMENT_STATE_CONFIRMED\x10\x02\x12\x1f\n\x1b\x41PPOINTMENT_STATE_CANCELLED\x10\x03\x12\x1d\n\x19\x41PPOINTMENT_STATE_EXPIRED\x10\x04\x12\x1e\n\x1a\x41PPOINTMENT_STATE_REJECTED\x10\x05\x12\"\n\x1e\x41PPOINTMENT_STATE_ADMINISTERED\x10\x06\x12\x1d\n\x19\x41PPOINTMENT_STATE_NO_SHOW\x10\x07\x12&\n\"APPOINTMENT_STATE_CLINIC_CANCELLED\x10\x08\x32\x8f\x06\n\x12\x41ppointmentService\x12\x91\x01\n\x12ReserveAppointment\x12\x31.vaxbook.appointment.v1.ReserveAppointmentRequest\x1a#.vaxbook.appointment.v1.Appointment\"#\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/appointments:reserve:\x01*\x12\x9a\x01\n\x12\x43onfirmAppointment\x12\x31.vaxbook.appointment.v1.ConfirmAppointmentRequest\x1a#.vaxbook.appointment.v1.Appointment\",\x82\xd3\xe4\x93\x02&\"!/v1/{name=appointments/*}:confirm:\x01*\x12\x97\x01\n\x11\x43\x61ncelAppointment\x12\x30.vaxbook.appointment.v1.CancelAppointmentRequest\x1a#.vaxbook.appointment.v1.Appointment\"+\x82\xd3\xe4\x93\x02%\" /v1/{name=appointments/*}:cancel:\x01*\x12\x87\x01\n\x0eGetAppointment\x12-.vaxbook.appointment.v1.GetAppointmentRequest\x1a#.vaxbook.appointment.v1.Appointment\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/{name=appointments/*}\x12\xa3\x01\n\x10ListAppointments\x12/.vaxbook.appointment.v1.ListAppointmentsRequest\x1a\x30.vaxbook.appointment.v1.ListAppointmentsResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/{parent=citizens/*}/appointmentsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(vaxbook/appointment/v1/appointment.proto\x12\x16vaxbook.appointment.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\'\n\x06Reason\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xb2\x06\n\x0b\x41ppointment\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x15\n\x07\x63itizen\x18\x02 \x01(\tB\x04\xe2\x41\x01\x05\x12\x12\n\x04slot\x18\x03 \x01(\tB\x04\xe2\x41\x01\x05\x12\x15\n\x07vaccine\x18\x04 \x01(\tB\x04\xe2\x41\x01\x05\x12\x19\n\x0b\x64ose_number\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x05\x12=\n\x05state\x18\x06 \x01(\x0e\x32(.vaxbook.appointment.v1.AppointmentStateB\x04\xe2\x41\x01\x03\x12:\n\x10hold_expire_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x39\n\x0fslot_start_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x37\n\rslot_end_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x18\n\nend_reason\x18\x0c \x01(\tB\x04\xe2\x41\x01\x03\x12\x43\n\x0b\x65ligibility\x18\r \x01(\x0e\x32(.vaxbook.appointment.v1.EligibilityStateB\x04\xe2\x41\x01\x03\x12\x35\n\x07reasons\x18\x0e \x03(\x0b\x32\x1e.vaxbook.appointment.v1.ReasonB\x04\xe2\x41\x01\x03\x12\x1d\n\x0freview_required\x18\x0f \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x1b\n\rrules_version\x18\x10 \x01(\tB\x04\xe2\x41\x01\x03\x12\x45\n\x1bnext_eligibility_check_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03:<\xea\x41\x39\n\x1bvaxbook.example/Appointment\x12\x1a\x61ppointments/{appointment}\"\x92\x01\n\x19ReserveAppointmentRequest\x12\x15\n\x07\x63itizen\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04slot\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07vaccine\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0b\x64ose_number\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\"I\n\x19\x43onfirmAppointmentRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"H\n\x18\x43\x61ncelAppointmentRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"+\n\x15GetAppointmentRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"b\n\x17ListAppointmentsRequest\x12\x14\n\x06parent\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"n\n\x18ListAppointmentsResponse\x12\x39\n\x0c\x61ppointments\x18\x01 \x03(\x0b\x32#.vaxbook.appointment.v1.Appointment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"p\n\x14ResolveReviewRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x61pproved\x18\x02 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x12\n\x04note\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x18\n\nrequest_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02*\xd4\x01\n\x10\x45ligibilityState\x12!\n\x1d\x45LIGIBILITY_STATE_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x45LIGIBILITY_STATE_CHECKING\x10\x01\x12\x1c\n\x18\x45LIGIBILITY_STATE_PASSED\x10\x02\x12!\n\x1d\x45LIGIBILITY_STATE_PROVISIONAL\x10\x03\x12\x1e\n\x1a\x45LIGIBILITY_STATE_RETRYING\x10\x04\x12\x1c\n\x18\x45LIGIBILITY_STATE_FAILED\x10\x05*\xc0\x02\n\x10\x41ppointmentState\x12!\n\x1d\x41PPOINTMENT_STATE_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x41PPOINTMENT_STATE_PENDING\x10\x01\x12\x1f\n\x1b\x41PPOINTMENT_STATE_CONFIRMED\x10\x02\x12\x1f\n\x1b\x41PPOINTMENT_STATE_CANCELLED\x10\x03\x12\x1d\n\x19\x41PPOINTMENT_STATE_EXPIRED\x10\x04\x12\x1e\n\x1a\x41PPOINTMENT_STATE_REJECTED\x10\x05\x12\"\n\x1e\x41PPOINTMENT_STATE_ADMINISTERED\x10\x06\x12\x1d\n\x19\x41PPOINTMENT_STATE_NO_SHOW\x10\x07\x12&\n\"APPOINTMENT_STATE_CLINIC_CANCELLED\x10\x08\x32\xa8\x07\n\x12\x41ppointmentService\x12\x91\x01\n\x12ReserveAppointment\x12\x31.vaxbook.appointment.v1.ReserveAppointmentRequest\x1a#.vaxbook.appointment.v1.Appointment\"#\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/appointments:reserve:\x01*\x12\x9a\x01\n\x12\x43onfirmAppointment\x12\x31.vaxbook.appointment.v1.ConfirmAppointmentRequest\x1a#.vaxbook.appointment.v1.Appointment\",\x82\xd3\xe4\x93\x02&\"!/v1/{name=appointments/*}:confirm:\x01*\x12\x97\x01\n\x11\x43\x61ncelAppointment\x12\x30.vaxbook.appointment.v1.CancelAppointmentRequest\x1a#.vaxbook.appointment.v1.Appointment\"+\x82\xd3\xe4\x93\x02%\" /v1/{name=appointments/*}:cancel:\x01*\x12\x87\x01\n\x0eGetAppointment\x12-.vaxbook.appointment.v1.GetAppointmentRequest\x1a#.vaxbook.appointment.v1.Appointment\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/{name=appointments/*}\x12\xd8\x01\n\x10ListAppointments\x12/.vaxbook.appointment.v1.ListAppointmentsRequest\x1a\x30.vaxbook.appointment.v1.ListAppointmentsResponse\"a\x82\xd3\xe4\x93\x02[\x12$/v1/{parent=citizens/*}/appointmentsZ3\x12\x31/v1/{parent=citizens/*/dependants/*}/appointments\x12\x62\n\rResolveReview\x12,.vaxbook.appointment.v1.ResolveReviewRequest\x1a#.vaxbook.appointment.v1.Appointmentb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -59,6 +59,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_APPOINTMENT'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
   _globals['_APPOINTMENT'].fields_by_name['end_reason']._loaded_options = None
   _globals['_APPOINTMENT'].fields_by_name['end_reason']._serialized_options = b'\342A\001\003'
+  _globals['_APPOINTMENT'].fields_by_name['eligibility']._loaded_options = None
+  _globals['_APPOINTMENT'].fields_by_name['eligibility']._serialized_options = b'\342A\001\003'
+  _globals['_APPOINTMENT'].fields_by_name['reasons']._loaded_options = None
+  _globals['_APPOINTMENT'].fields_by_name['reasons']._serialized_options = b'\342A\001\003'
+  _globals['_APPOINTMENT'].fields_by_name['review_required']._loaded_options = None
+  _globals['_APPOINTMENT'].fields_by_name['review_required']._serialized_options = b'\342A\001\003'
+  _globals['_APPOINTMENT'].fields_by_name['rules_version']._loaded_options = None
+  _globals['_APPOINTMENT'].fields_by_name['rules_version']._serialized_options = b'\342A\001\003'
+  _globals['_APPOINTMENT'].fields_by_name['next_eligibility_check_time']._loaded_options = None
+  _globals['_APPOINTMENT'].fields_by_name['next_eligibility_check_time']._serialized_options = b'\342A\001\003'
   _globals['_APPOINTMENT']._loaded_options = None
   _globals['_APPOINTMENT']._serialized_options = b'\352A9\n\033vaxbook.example/Appointment\022\032appointments/{appointment}'
   _globals['_RESERVEAPPOINTMENTREQUEST'].fields_by_name['citizen']._loaded_options = None
@@ -87,6 +97,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTAPPOINTMENTSREQUEST'].fields_by_name['page_size']._serialized_options = b'\342A\001\001'
   _globals['_LISTAPPOINTMENTSREQUEST'].fields_by_name['page_token']._loaded_options = None
   _globals['_LISTAPPOINTMENTSREQUEST'].fields_by_name['page_token']._serialized_options = b'\342A\001\001'
+  _globals['_RESOLVEREVIEWREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_RESOLVEREVIEWREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_RESOLVEREVIEWREQUEST'].fields_by_name['approved']._loaded_options = None
+  _globals['_RESOLVEREVIEWREQUEST'].fields_by_name['approved']._serialized_options = b'\342A\001\001'
+  _globals['_RESOLVEREVIEWREQUEST'].fields_by_name['note']._loaded_options = None
+  _globals['_RESOLVEREVIEWREQUEST'].fields_by_name['note']._serialized_options = b'\342A\001\001'
+  _globals['_RESOLVEREVIEWREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_RESOLVEREVIEWREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\002'
   _globals['_APPOINTMENTSERVICE'].methods_by_name['ReserveAppointment']._loaded_options = None
   _globals['_APPOINTMENTSERVICE'].methods_by_name['ReserveAppointment']._serialized_options = b'\202\323\344\223\002\035\"\030/v1/appointments:reserve:\001*'
   _globals['_APPOINTMENTSERVICE'].methods_by_name['ConfirmAppointment']._loaded_options = None
@@ -96,23 +114,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_APPOINTMENTSERVICE'].methods_by_name['GetAppointment']._loaded_options = None
   _globals['_APPOINTMENTSERVICE'].methods_by_name['GetAppointment']._serialized_options = b'\202\323\344\223\002\033\022\031/v1/{name=appointments/*}'
   _globals['_APPOINTMENTSERVICE'].methods_by_name['ListAppointments']._loaded_options = None
-  _globals['_APPOINTMENTSERVICE'].methods_by_name['ListAppointments']._serialized_options = b'\202\323\344\223\002&\022$/v1/{parent=citizens/*}/appointments'
-  _globals['_APPOINTMENTSTATE']._serialized_start=1313
-  _globals['_APPOINTMENTSTATE']._serialized_end=1633
-  _globals['_APPOINTMENT']._serialized_start=192
-  _globals['_APPOINTMENT']._serialized_end=755
-  _globals['_RESERVEAPPOINTMENTREQUEST']._serialized_start=758
-  _globals['_RESERVEAPPOINTMENTREQUEST']._serialized_end=904
-  _globals['_CONFIRMAPPOINTMENTREQUEST']._serialized_start=906
-  _globals['_CONFIRMAPPOINTMENTREQUEST']._serialized_end=979
-  _globals['_CANCELAPPOINTMENTREQUEST']._serialized_start=981
-  _globals['_CANCELAPPOINTMENTREQUEST']._serialized_end=1053
-  _globals['_GETAPPOINTMENTREQUEST']._serialized_start=1055
-  _globals['_GETAPPOINTMENTREQUEST']._serialized_end=1098
-  _globals['_LISTAPPOINTMENTSREQUEST']._serialized_start=1100
-  _globals['_LISTAPPOINTMENTSREQUEST']._serialized_end=1198
-  _globals['_LISTAPPOINTMENTSRESPONSE']._serialized_start=1200
-  _globals['_LISTAPPOINTMENTSRESPONSE']._serialized_end=1310
-  _globals['_APPOINTMENTSERVICE']._serialized_start=1636
-  _globals['_APPOINTMENTSERVICE']._serialized_end=2419
+  _globals['_APPOINTMENTSERVICE'].methods_by_name['ListAppointments']._serialized_options = b'\202\323\344\223\002[\022$/v1/{parent=citizens/*}/appointmentsZ3\0221/v1/{parent=citizens/*/dependants/*}/appointments'
+  _globals['_ELIGIBILITYSTATE']._serialized_start=1723
+  _globals['_ELIGIBILITYSTATE']._serialized_end=1935
+  _globals['_APPOINTMENTSTATE']._serialized_start=1938
+  _globals['_APPOINTMENTSTATE']._serialized_end=2258
+  _globals['_REASON']._serialized_start=191
+  _globals['_REASON']._serialized_end=230
+  _globals['_APPOINTMENT']._serialized_start=233
+  _globals['_APPOINTMENT']._serialized_end=1051
+  _globals['_RESERVEAPPOINTMENTREQUEST']._serialized_start=1054
+  _globals['_RESERVEAPPOINTMENTREQUEST']._serialized_end=1200
+  _globals['_CONFIRMAPPOINTMENTREQUEST']._serialized_start=1202
+  _globals['_CONFIRMAPPOINTMENTREQUEST']._serialized_end=1275
+  _globals['_CANCELAPPOINTMENTREQUEST']._serialized_start=1277
+  _globals['_CANCELAPPOINTMENTREQUEST']._serialized_end=1349
+  _globals['_GETAPPOINTMENTREQUEST']._serialized_start=1351
+  _globals['_GETAPPOINTMENTREQUEST']._serialized_end=1394
+  _globals['_LISTAPPOINTMENTSREQUEST']._serialized_start=1396
+  _globals['_LISTAPPOINTMENTSREQUEST']._serialized_end=1494
+  _globals['_LISTAPPOINTMENTSRESPONSE']._serialized_start=1496
+  _globals['_LISTAPPOINTMENTSRESPONSE']._serialized_end=1606
+  _globals['_RESOLVEREVIEWREQUEST']._serialized_start=1608
+  _globals['_RESOLVEREVIEWREQUEST']._serialized_end=1720
+  _globals['_APPOINTMENTSERVICE']._serialized_start=2261
+  _globals['_APPOINTMENTSERVICE']._serialized_end=3197
 # @@protoc_insertion_point(module_scope)

@@ -13,6 +13,15 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class EligibilityState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ELIGIBILITY_STATE_UNSPECIFIED: _ClassVar[EligibilityState]
+    ELIGIBILITY_STATE_CHECKING: _ClassVar[EligibilityState]
+    ELIGIBILITY_STATE_PASSED: _ClassVar[EligibilityState]
+    ELIGIBILITY_STATE_PROVISIONAL: _ClassVar[EligibilityState]
+    ELIGIBILITY_STATE_RETRYING: _ClassVar[EligibilityState]
+    ELIGIBILITY_STATE_FAILED: _ClassVar[EligibilityState]
+
 class AppointmentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     APPOINTMENT_STATE_UNSPECIFIED: _ClassVar[AppointmentState]
@@ -24,6 +33,12 @@ class AppointmentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     APPOINTMENT_STATE_ADMINISTERED: _ClassVar[AppointmentState]
     APPOINTMENT_STATE_NO_SHOW: _ClassVar[AppointmentState]
     APPOINTMENT_STATE_CLINIC_CANCELLED: _ClassVar[AppointmentState]
+ELIGIBILITY_STATE_UNSPECIFIED: EligibilityState
+ELIGIBILITY_STATE_CHECKING: EligibilityState
+ELIGIBILITY_STATE_PASSED: EligibilityState
+ELIGIBILITY_STATE_PROVISIONAL: EligibilityState
+ELIGIBILITY_STATE_RETRYING: EligibilityState
+ELIGIBILITY_STATE_FAILED: EligibilityState
 APPOINTMENT_STATE_UNSPECIFIED: AppointmentState
 APPOINTMENT_STATE_PENDING: AppointmentState
 APPOINTMENT_STATE_CONFIRMED: AppointmentState
@@ -34,8 +49,16 @@ APPOINTMENT_STATE_ADMINISTERED: AppointmentState
 APPOINTMENT_STATE_NO_SHOW: AppointmentState
 APPOINTMENT_STATE_CLINIC_CANCELLED: AppointmentState
 
+class Reason(_message.Message):
+    __slots__ = ("code", "message")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    message: str
+    def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
 class Appointment(_message.Message):
-    __slots__ = ("name", "citizen", "slot", "vaccine", "dose_number", "state", "hold_expire_time", "slot_start_time", "slot_end_time", "create_time", "update_time", "end_reason")
+    __slots__ = ("name", "citizen", "slot", "vaccine", "dose_number", "state", "hold_expire_time", "slot_start_time", "slot_end_time", "create_time", "update_time", "end_reason", "eligibility", "reasons", "review_required", "rules_version", "next_eligibility_check_time")
     NAME_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_FIELD_NUMBER: _ClassVar[int]
     SLOT_FIELD_NUMBER: _ClassVar[int]
@@ -48,6 +71,11 @@ class Appointment(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     END_REASON_FIELD_NUMBER: _ClassVar[int]
+    ELIGIBILITY_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    RULES_VERSION_FIELD_NUMBER: _ClassVar[int]
+    NEXT_ELIGIBILITY_CHECK_TIME_FIELD_NUMBER: _ClassVar[int]
     name: str
     citizen: str
     slot: str
@@ -60,7 +88,12 @@ class Appointment(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     end_reason: str
-    def __init__(self, name: _Optional[str] = ..., citizen: _Optional[str] = ..., slot: _Optional[str] = ..., vaccine: _Optional[str] = ..., dose_number: _Optional[int] = ..., state: _Optional[_Union[AppointmentState, str]] = ..., hold_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., slot_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., slot_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_reason: _Optional[str] = ...) -> None: ...
+    eligibility: EligibilityState
+    reasons: _containers.RepeatedCompositeFieldContainer[Reason]
+    review_required: bool
+    rules_version: str
+    next_eligibility_check_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., citizen: _Optional[str] = ..., slot: _Optional[str] = ..., vaccine: _Optional[str] = ..., dose_number: _Optional[int] = ..., state: _Optional[_Union[AppointmentState, str]] = ..., hold_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., slot_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., slot_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_reason: _Optional[str] = ..., eligibility: _Optional[_Union[EligibilityState, str]] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., review_required: _Optional[bool] = ..., rules_version: _Optional[str] = ..., next_eligibility_check_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ReserveAppointmentRequest(_message.Message):
     __slots__ = ("citizen", "slot", "vaccine", "dose_number", "request_id")
@@ -115,3 +148,15 @@ class ListAppointmentsResponse(_message.Message):
     appointments: _containers.RepeatedCompositeFieldContainer[Appointment]
     next_page_token: str
     def __init__(self, appointments: _Optional[_Iterable[_Union[Appointment, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ResolveReviewRequest(_message.Message):
+    __slots__ = ("name", "approved", "note", "request_id")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    approved: bool
+    note: str
+    request_id: str
+    def __init__(self, name: _Optional[str] = ..., approved: _Optional[bool] = ..., note: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...

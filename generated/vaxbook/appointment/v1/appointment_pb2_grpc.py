@@ -60,6 +60,11 @@ class AppointmentServiceStub:
                 request_serializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.ListAppointmentsRequest.SerializeToString,
                 response_deserializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.ListAppointmentsResponse.FromString,
                 _registered_method=True)
+        self.ResolveReview = channel.unary_unary(
+                '/vaxbook.appointment.v1.AppointmentService/ResolveReview',
+                request_serializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.ResolveReviewRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.Appointment.FromString,
+                _registered_method=True)
 
 
 class AppointmentServiceServicer:
@@ -99,7 +104,18 @@ class AppointmentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListAppointments(self, request, context):
-        """Lists a citizen's appointments, newest first.
+        """Lists a citizen's or a dependant's appointments, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveReview(self, request, context):
+        """Applies a reviewer's decision on a provisionally confirmed appointment:
+        approval clears `review_required`; rejection cancels the appointment with
+        the reason `REVIEW_REJECTED` and gives its seat and dose back. Called by
+        the eligibility service; applying the same decision again returns the
+        appointment unchanged.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -132,6 +148,11 @@ def add_AppointmentServiceServicer_to_server(servicer, server):
                     servicer.ListAppointments,
                     request_deserializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.ListAppointmentsRequest.FromString,
                     response_serializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.ListAppointmentsResponse.SerializeToString,
+            ),
+            'ResolveReview': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveReview,
+                    request_deserializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.ResolveReviewRequest.FromString,
+                    response_serializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.Appointment.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -270,6 +291,33 @@ class AppointmentService:
             '/vaxbook.appointment.v1.AppointmentService/ListAppointments',
             vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.ListAppointmentsRequest.SerializeToString,
             vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.ListAppointmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveReview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.appointment.v1.AppointmentService/ResolveReview',
+            vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.ResolveReviewRequest.SerializeToString,
+            vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.Appointment.FromString,
             options,
             channel_credentials,
             insecure,

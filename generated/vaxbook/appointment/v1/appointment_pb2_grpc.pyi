@@ -49,7 +49,14 @@ class AppointmentServiceStub:
     GetAppointment: _grpc.UnaryUnaryMultiCallable[_appointment_pb2.GetAppointmentRequest, _appointment_pb2.Appointment]
     """Returns one appointment."""
     ListAppointments: _grpc.UnaryUnaryMultiCallable[_appointment_pb2.ListAppointmentsRequest, _appointment_pb2.ListAppointmentsResponse]
-    """Lists a citizen's appointments, newest first."""
+    """Lists a citizen's or a dependant's appointments, newest first."""
+    ResolveReview: _grpc.UnaryUnaryMultiCallable[_appointment_pb2.ResolveReviewRequest, _appointment_pb2.Appointment]
+    """Applies a reviewer's decision on a provisionally confirmed appointment:
+    approval clears `review_required`; rejection cancels the appointment with
+    the reason `REVIEW_REJECTED` and gives its seat and dose back. Called by
+    the eligibility service; applying the same decision again returns the
+    appointment unchanged.
+    """
 
 @_typing.type_check_only
 class AppointmentServiceAsyncStub(AppointmentServiceStub):
@@ -72,7 +79,14 @@ class AppointmentServiceAsyncStub(AppointmentServiceStub):
     GetAppointment: _aio.UnaryUnaryMultiCallable[_appointment_pb2.GetAppointmentRequest, _appointment_pb2.Appointment]  # type: ignore[assignment]
     """Returns one appointment."""
     ListAppointments: _aio.UnaryUnaryMultiCallable[_appointment_pb2.ListAppointmentsRequest, _appointment_pb2.ListAppointmentsResponse]  # type: ignore[assignment]
-    """Lists a citizen's appointments, newest first."""
+    """Lists a citizen's or a dependant's appointments, newest first."""
+    ResolveReview: _aio.UnaryUnaryMultiCallable[_appointment_pb2.ResolveReviewRequest, _appointment_pb2.Appointment]  # type: ignore[assignment]
+    """Applies a reviewer's decision on a provisionally confirmed appointment:
+    approval clears `review_required`; rejection cancels the appointment with
+    the reason `REVIEW_REJECTED` and gives its seat and dose back. Called by
+    the eligibility service; applying the same decision again returns the
+    appointment unchanged.
+    """
 
 class AppointmentServiceServicer(metaclass=_abc_1.ABCMeta):
     """The appointment state machine: reserve a seat and a dose, confirm, cancel."""
@@ -122,6 +136,19 @@ class AppointmentServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _appointment_pb2.ListAppointmentsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_appointment_pb2.ListAppointmentsResponse, _abc.Awaitable[_appointment_pb2.ListAppointmentsResponse]]:
-        """Lists a citizen's appointments, newest first."""
+        """Lists a citizen's or a dependant's appointments, newest first."""
+
+    @_abc_1.abstractmethod
+    def ResolveReview(
+        self,
+        request: _appointment_pb2.ResolveReviewRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_appointment_pb2.Appointment, _abc.Awaitable[_appointment_pb2.Appointment]]:
+        """Applies a reviewer's decision on a provisionally confirmed appointment:
+        approval clears `review_required`; rejection cancels the appointment with
+        the reason `REVIEW_REJECTED` and gives its seat and dose back. Called by
+        the eligibility service; applying the same decision again returns the
+        appointment unchanged.
+        """
 
 def add_AppointmentServiceServicer_to_server(servicer: AppointmentServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

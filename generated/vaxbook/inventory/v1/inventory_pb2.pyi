@@ -161,3 +161,17 @@ class ReleaseHoldRequest(_message.Message):
     name: str
     request_id: str
     def __init__(self, name: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ExtendHoldRequest(_message.Message):
+    __slots__ = ("name", "slot", "vaccine", "expire_time", "request_id")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    VACCINE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    slot: str
+    vaccine: str
+    expire_time: _timestamp_pb2.Timestamp
+    request_id: str
+    def __init__(self, name: _Optional[str] = ..., slot: _Optional[str] = ..., vaccine: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...

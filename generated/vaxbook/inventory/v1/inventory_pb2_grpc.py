@@ -67,6 +67,11 @@ class InventoryServiceStub:
                 request_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.CommitHoldRequest.SerializeToString,
                 response_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.Hold.FromString,
                 _registered_method=True)
+        self.ExtendHold = channel.unary_unary(
+                '/vaxbook.inventory.v1.InventoryService/ExtendHold',
+                request_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ExtendHoldRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.Hold.FromString,
+                _registered_method=True)
         self.ReleaseHold = channel.unary_unary(
                 '/vaxbook.inventory.v1.InventoryService/ReleaseHold',
                 request_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ReleaseHoldRequest.SerializeToString,
@@ -129,6 +134,16 @@ class InventoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExtendHold(self, request, context):
+        """Moves a live hold's expiry later, for example while the booking waits for
+        a dependency to answer. Never moves it earlier: a request for an earlier
+        time returns the hold unchanged. Refused with `HOLD_EXPIRED` when the hold
+        has already run out, been committed or been released.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ReleaseHold(self, request, context):
         """Gives a held or committed seat and dose back. Idempotent: releasing a
         released or expired hold returns it unchanged.
@@ -168,6 +183,11 @@ def add_InventoryServiceServicer_to_server(servicer, server):
             'CommitHold': grpc.unary_unary_rpc_method_handler(
                     servicer.CommitHold,
                     request_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.CommitHoldRequest.FromString,
+                    response_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.Hold.SerializeToString,
+            ),
+            'ExtendHold': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExtendHold,
+                    request_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ExtendHoldRequest.FromString,
                     response_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.Hold.SerializeToString,
             ),
             'ReleaseHold': grpc.unary_unary_rpc_method_handler(
@@ -340,6 +360,33 @@ class InventoryService:
             target,
             '/vaxbook.inventory.v1.InventoryService/CommitHold',
             vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.CommitHoldRequest.SerializeToString,
+            vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.Hold.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExtendHold(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.inventory.v1.InventoryService/ExtendHold',
+            vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ExtendHoldRequest.SerializeToString,
             vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.Hold.FromString,
             options,
             channel_credentials,

@@ -61,6 +61,12 @@ class InventoryServiceStub:
     """Turns a live hold into a committed seat and dose. Idempotent: committing a
     committed hold returns it unchanged.
     """
+    ExtendHold: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.ExtendHoldRequest, _inventory_pb2.Hold]
+    """Moves a live hold's expiry later, for example while the booking waits for
+    a dependency to answer. Never moves it earlier: a request for an earlier
+    time returns the hold unchanged. Refused with `HOLD_EXPIRED` when the hold
+    has already run out, been committed or been released.
+    """
     ReleaseHold: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.ReleaseHoldRequest, _inventory_pb2.Hold]
     """Gives a held or committed seat and dose back. Idempotent: releasing a
     released or expired hold returns it unchanged.
@@ -98,6 +104,12 @@ class InventoryServiceAsyncStub(InventoryServiceStub):
     CommitHold: _aio.UnaryUnaryMultiCallable[_inventory_pb2.CommitHoldRequest, _inventory_pb2.Hold]  # type: ignore[assignment]
     """Turns a live hold into a committed seat and dose. Idempotent: committing a
     committed hold returns it unchanged.
+    """
+    ExtendHold: _aio.UnaryUnaryMultiCallable[_inventory_pb2.ExtendHoldRequest, _inventory_pb2.Hold]  # type: ignore[assignment]
+    """Moves a live hold's expiry later, for example while the booking waits for
+    a dependency to answer. Never moves it earlier: a request for an earlier
+    time returns the hold unchanged. Refused with `HOLD_EXPIRED` when the hold
+    has already run out, been committed or been released.
     """
     ReleaseHold: _aio.UnaryUnaryMultiCallable[_inventory_pb2.ReleaseHoldRequest, _inventory_pb2.Hold]  # type: ignore[assignment]
     """Gives a held or committed seat and dose back. Idempotent: releasing a
@@ -169,6 +181,18 @@ class InventoryServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_inventory_pb2.Hold, _abc.Awaitable[_inventory_pb2.Hold]]:
         """Turns a live hold into a committed seat and dose. Idempotent: committing a
         committed hold returns it unchanged.
+        """
+
+    @_abc_1.abstractmethod
+    def ExtendHold(
+        self,
+        request: _inventory_pb2.ExtendHoldRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inventory_pb2.Hold, _abc.Awaitable[_inventory_pb2.Hold]]:
+        """Moves a live hold's expiry later, for example while the booking waits for
+        a dependency to answer. Never moves it earlier: a request for an earlier
+        time returns the hold unchanged. Refused with `HOLD_EXPIRED` when the hold
+        has already run out, been committed or been released.
         """
 
     @_abc_1.abstractmethod
