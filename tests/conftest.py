@@ -14,10 +14,16 @@ import pytest
 from services.common.clock import FakeClock
 from services.common.config import Settings
 from services.devstack import Endpoints, create_database, drop_database, resolve_servers
+from services.eligibility.config import InsuranceSettings
+from services.insurance_standin.app import Standin
+from services.insurance_standin.server import RunningStandin, start_standin
 from services.migrate import migrate
 from tests.mesh import Mesh, start_mesh
 
 RUN_ID = uuid.uuid4().hex[:10]
+# The mesh's insurance breaker: opens after 3 failures, tries again after 0.5 s.
+MESH_BREAKER_FAIL_MAX = 3
+MESH_BREAKER_RESET_SECONDS = 0.5
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +68,28 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture(scope="session")
-async def mesh(settings: Settings, clock: FakeClock) -> Mesh:
-    running = await start_mesh(settings, clock)
+async def insurer() -> RunningStandin:
+    """The stand-in insurance API the mesh's eligibility service calls."""
+    running = await start_standin(Standin())
+    yield running
+    await running.stop()
+
+
+@pytest.fixture(scope="session")
+def insurance(insurer: RunningStandin) -> InsuranceSettings:
+    return InsuranceSettings(
+        url=insurer.url,
+        connect_timeout_seconds=0.5,
+        read_timeout_seconds=0.5,
+        breaker_fail_max=MESH_BREAKER_FAIL_MAX,
+        breaker_reset_timeout_seconds=MESH_BREAKER_RESET_SECONDS,
+    )
+
+
+@pytest.fixture(scope="session")
+async def mesh(
+    settings: Settings, clock: FakeClock, insurance: InsuranceSettings
+) -> Mesh:
+    running = await start_mesh(settings, clock, insurance)
     yield running
     await running.stop()

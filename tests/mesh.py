@@ -1,8 +1,14 @@
-"""An in-process vaxbook mesh for tests: every service on port 0, one clock."""
+"""An in-process vaxbook mesh for tests: every service on port 0, one clock.
+
+Stubs carry a service token unless a call passes its own ``metadata``;
+``mesh.token(...)`` mints tokens for any principal to test access rules.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import socket
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -13,16 +19,28 @@ from vaxbook.appointment.v1 import appointment_pb2_grpc
 from vaxbook.auth.v1 import auth_pb2_grpc
 from vaxbook.clinic.v1 import clinic_pb2 as clin
 from vaxbook.clinic.v1 import clinic_pb2_grpc
+from vaxbook.eligibility.v1 import eligibility_pb2_grpc
 from vaxbook.inventory.v1 import inventory_pb2 as inv
 from vaxbook.inventory.v1 import inventory_pb2_grpc
+from vaxbook.patient.v1 import patient_pb2 as pat
+from vaxbook.patient.v1 import patient_pb2_grpc
 
 from services.appointment import app as appointment_app
 from services.auth import app as auth_app
 from services.clinic import app as clinic_app
+from services.common.access import ServiceTokens, WithToken, service_signer
+from services.common.auth import Principal, Role, bearer
 from services.common.clock import FakeClock, to_timestamp
 from services.common.config import Settings
+from services.common.grpc_clients import channel
 from services.common.server import RunningServer, create_server
+from services.eligibility import app as eligibility_app
+from services.eligibility.config import InsuranceSettings
 from services.inventory import app as inventory_app
+from services.patient import app as patient_app
+
+# How many patient records the builders create at once.
+RECORDS_IN_FLIGHT = 50
 
 
 @dataclass
@@ -30,14 +48,36 @@ class Mesh:
     """Running services, their stubs, and the clock they share."""
 
     clock: FakeClock
+    service_tokens: ServiceTokens
     servers: dict[str, RunningServer] = field(default_factory=dict)
     servicers: dict[str, object] = field(default_factory=dict)
     channels: list[grpc.aio.Channel] = field(default_factory=list)
 
     def channel(self, service: str) -> grpc.aio.Channel:
-        ch = grpc.aio.insecure_channel(f"127.0.0.1:{self.servers[service].port}")
+        """A channel whose calls carry a service token unless they pass
+        their own ``authorization`` metadata."""
+        ch = channel(
+            f"127.0.0.1:{self.servers[service].port}",
+            interceptors=[WithToken(self.service_tokens.metadata)],
+        )
         self.channels.append(ch)
         return ch
+
+    def token(
+        self, subject: str, role: Role = Role.CITIZEN, clinics=(), **mint
+    ) -> tuple[tuple[str, str], ...]:
+        """Call metadata with a token the auth service signed for anyone."""
+        signer = self.servicers["auth"].keys.signer
+        issued = signer.mint(Principal(subject, role, tuple(clinics)), **mint)
+        return bearer(issued.token)
+
+    @property
+    def patients(self) -> patient_pb2_grpc.PatientServiceStub:
+        return patient_pb2_grpc.PatientServiceStub(self.channel("patient"))
+
+    @property
+    def eligibility(self) -> eligibility_pb2_grpc.EligibilityServiceStub:
+        return eligibility_pb2_grpc.EligibilityServiceStub(self.channel("eligibility"))
 
     @property
     def clinics(self) -> clinic_pb2_grpc.ClinicServiceStub:
@@ -62,29 +102,44 @@ class Mesh:
             await running.stop(grace=0)
 
 
-async def start_mesh(settings: Settings, clock: FakeClock) -> Mesh:
-    """Starts inventory, clinic, appointment and auth, each told where the
-    others are."""
-    mesh = Mesh(clock)
-    for name, app in (
-        ("inventory", inventory_app),
-        ("clinic", clinic_app),
-        ("appointment", appointment_app),
-        ("auth", auth_app),
-    ):
-        registrations, on_stop = await app.build(settings, clock)
-        running = await create_server(name, registrations, "127.0.0.1:0")
+async def start_mesh(
+    settings: Settings, clock: FakeClock, insurance: InsuranceSettings
+) -> Mesh:
+    """Starts every service, each told where the others are; auth first, as
+    the others fetch its signing keys."""
+    mesh = Mesh(clock, ServiceTokens(service_signer(settings, clock), "tests"))
+    # Ports are chosen up front: services call each other both ways.
+    ports = {name: _free_port() for name in _ORDER}
+    settings = dataclasses.replace(
+        settings,
+        service_addrs={name: f"127.0.0.1:{port}" for name, port in ports.items()},
+    )
+    for name in _ORDER:
+        app = _APPS[name]
+        extra = {"insurance": insurance} if name == "eligibility" else {}
+        registrations, on_stop = await app.build(settings, clock, **extra)
+        running = await create_server(name, registrations, f"127.0.0.1:{ports[name]}")
         running.on_stop.extend(on_stop)
         mesh.servers[name] = running
         mesh.servicers[name] = registrations[0].servicer
-        settings = dataclasses.replace(
-            settings,
-            service_addrs={
-                **settings.service_addrs,
-                name: f"127.0.0.1:{running.port}",
-            },
-        )
     return mesh
+
+
+_APPS = {
+    "auth": auth_app,
+    "inventory": inventory_app,
+    "clinic": clinic_app,
+    "patient": patient_app,
+    "eligibility": eligibility_app,
+    "appointment": appointment_app,
+}
+_ORDER = tuple(_APPS)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def new_id() -> str:
@@ -132,11 +187,49 @@ async def make_slot(
     )
 
 
+async def booker(
+    mesh: Mesh,
+    birth_date: str = "1990-05-01",
+    region: str = "north",
+    allergies=(),
+    citizen: str | None = None,
+    **record,
+) -> str:
+    """The id of a citizen with a patient record; by default an adult of the
+    north with no allergies, eligible for a first dose of any vaccine."""
+    citizen = citizen or new_id()
+    await mesh.patients.UpdatePatient(
+        pat.UpdatePatientRequest(
+            patient=pat.Patient(
+                name=f"citizens/{citizen}/patient",
+                birth_date=birth_date,
+                region=region,
+                allergies=list(allergies),
+                **record,
+            ),
+            allow_missing=True,
+            request_id=new_id(),
+        )
+    )
+    return citizen
+
+
+async def bookers(mesh: Mesh, count: int) -> list[str]:
+    """``count`` eligible citizens, their records made a batch at a time."""
+    citizens: list[str] = []
+    while len(citizens) < count:
+        batch = min(RECORDS_IN_FLIGHT, count - len(citizens))
+        citizens += await asyncio.gather(*(booker(mesh) for _ in range(batch)))
+    return citizens
+
+
 def reserve_request(
-    slot: clin.Slot, citizen: str | None = None, vaccine: str = "comirnaty", dose=1
+    slot: clin.Slot, citizen: str, vaccine: str = "comirnaty", dose=1
 ) -> appt.ReserveAppointmentRequest:
+    """A reservation for ``citizen``, who needs a patient record
+    (see :func:`booker`) to pass eligibility."""
     return appt.ReserveAppointmentRequest(
-        citizen=f"citizens/{citizen or new_id()}",
+        citizen=f"citizens/{citizen}",
         slot=slot.name,
         vaccine=vaccine,
         dose_number=dose,

@@ -21,7 +21,14 @@ from vaxbook.inventory.v1 import inventory_pb2 as inv
 from services.common.clock import to_timestamp
 from services.common.errors import read_error
 from services.common.paging import encode_offset
-from tests.mesh import availability, make_clinic, make_slot, new_id, reserve_request
+from tests.mesh import (
+    availability,
+    booker,
+    make_clinic,
+    make_slot,
+    new_id,
+    reserve_request,
+)
 
 TOO_LONG_REQUEST_ID = "r" * 129
 NOT_A_PAGE_TOKEN = "not-a-page-token"
@@ -35,6 +42,7 @@ class World:
     clinic: clin.Clinic
     slot: clin.Slot
     other_clinic: clin.Clinic
+    citizen: str
 
     @property
     def unknown_slot(self) -> str:
@@ -48,7 +56,12 @@ class World:
 @pytest.fixture(scope="module")
 async def world(mesh) -> World:
     clinic = await make_clinic(mesh)
-    return World(clinic, await make_slot(mesh, clinic), await make_clinic(mesh))
+    return World(
+        clinic,
+        await make_slot(mesh, clinic),
+        await make_clinic(mesh),
+        await booker(mesh),
+    )
 
 
 def _request_id(request_id: str | None) -> str:
@@ -149,7 +162,7 @@ def release_hold(w: World, name=None, request_id=None) -> inv.ReleaseHoldRequest
 
 
 def reserve(w: World, request_id=None, **fields) -> appt.ReserveAppointmentRequest:
-    request = reserve_request(w.slot)
+    request = reserve_request(w.slot, w.citizen)
     for field, value in fields.items():
         setattr(request, field, value)
     request.request_id = _request_id(request_id)
@@ -828,7 +841,7 @@ async def test_vaccine_the_clinic_does_not_offer_is_refused_before_any_hold(mesh
 
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await mesh.appointments.ReserveAppointment(
-            reserve_request(slot, vaccine="spikevax")
+            reserve_request(slot, await booker(mesh), vaccine="spikevax")
         )
 
     error = read_error(refused.value)
@@ -841,7 +854,9 @@ async def test_capacity_below_committed_seats_is_refused_and_left_unchanged(mesh
     clinic = await make_clinic(mesh)
     slot = await make_slot(mesh, clinic, capacity=3)
     for _ in range(2):
-        reserved = await mesh.appointments.ReserveAppointment(reserve_request(slot))
+        reserved = await mesh.appointments.ReserveAppointment(
+            reserve_request(slot, await booker(mesh))
+        )
         await mesh.appointments.ConfirmAppointment(confirm(reserved.name))
 
     with pytest.raises(grpc.aio.AioRpcError) as refused:

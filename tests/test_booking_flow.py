@@ -7,7 +7,14 @@ import pytest
 from vaxbook.appointment.v1 import appointment_pb2 as appt
 
 from services.common.errors import read_error
-from tests.mesh import availability, make_clinic, make_slot, new_id, reserve_request
+from tests.mesh import (
+    availability,
+    booker,
+    make_clinic,
+    make_slot,
+    new_id,
+    reserve_request,
+)
 
 PENDING = appt.APPOINTMENT_STATE_PENDING
 CONFIRMED = appt.APPOINTMENT_STATE_CONFIRMED
@@ -17,7 +24,9 @@ async def test_reserve_confirm_cancel_moves_seat_and_dose(mesh):
     clinic = await make_clinic(mesh, doses=5)
     slot = await make_slot(mesh, clinic, capacity=3)
 
-    reserved = await mesh.appointments.ReserveAppointment(reserve_request(slot))
+    reserved = await mesh.appointments.ReserveAppointment(
+        reserve_request(slot, await booker(mesh))
+    )
     assert reserved.state == PENDING
     counts = await availability(mesh, slot)
     assert (counts.seats.held, counts.seats.free) == (1, 2)
@@ -41,7 +50,7 @@ async def test_reserve_confirm_cancel_moves_seat_and_dose(mesh):
 async def test_second_active_booking_for_same_dose_is_already_booked(mesh):
     clinic = await make_clinic(mesh)
     slot = await make_slot(mesh, clinic)
-    citizen = new_id()
+    citizen = await booker(mesh)
     await mesh.appointments.ReserveAppointment(reserve_request(slot, citizen))
 
     with pytest.raises(grpc.aio.AioRpcError) as refused:

@@ -9,22 +9,23 @@ import grpc
 import pytest
 
 from services.common.errors import read_error
-from tests.mesh import availability, make_clinic, make_slot, reserve_request
+from tests.mesh import availability, bookers, make_clinic, make_slot, reserve_request
 
 CALLERS = 2000
 
 
 async def _reserve_all(mesh, slot) -> Counter:
     stub = mesh.appointments
+    citizens = await bookers(mesh, CALLERS)
 
-    async def one() -> str:
+    async def one(citizen: str) -> str:
         try:
-            await stub.ReserveAppointment(reserve_request(slot), timeout=60)
+            await stub.ReserveAppointment(reserve_request(slot, citizen), timeout=60)
         except grpc.aio.AioRpcError as error:
             return read_error(error).reason
         return "HELD"
 
-    return Counter(await asyncio.gather(*(one() for _ in range(CALLERS))))
+    return Counter(await asyncio.gather(*(one(c) for c in citizens)))
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from services.common.outbox import (
     outbox_table,
     write_events,
 )
-from tests.mesh import make_clinic, make_slot, new_id, reserve_request
+from tests.mesh import booker, make_clinic, make_slot, new_id, reserve_request
 from tests.polling import eventually
 
 UNREACHABLE_NATS = "nats://127.0.0.1:1"
@@ -57,7 +57,9 @@ async def test_each_change_publishes_its_event_once_and_in_order(mesh, settings)
     events = EventSettings.from_settings(settings)
     clinic = await make_clinic(mesh)
     slot = await make_slot(mesh, clinic)
-    reserved = await mesh.appointments.ReserveAppointment(reserve_request(slot))
+    reserved = await mesh.appointments.ReserveAppointment(
+        reserve_request(slot, await booker(mesh))
+    )
     await mesh.appointments.ConfirmAppointment(
         appt.ConfirmAppointmentRequest(name=reserved.name, request_id=new_id())
     )
@@ -95,7 +97,7 @@ async def test_each_change_publishes_its_event_once_and_in_order(mesh, settings)
 async def test_a_refused_reservation_is_recorded_as_expired_with_its_reason(mesh):
     clinic = await make_clinic(mesh, doses=0)
     slot = await make_slot(mesh, clinic)
-    request = reserve_request(slot)
+    request = reserve_request(slot, await booker(mesh))
 
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await mesh.appointments.ReserveAppointment(request)

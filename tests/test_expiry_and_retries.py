@@ -9,7 +9,14 @@ import pytest
 from vaxbook.appointment.v1 import appointment_pb2 as appt
 
 from services.common.errors import read_error
-from tests.mesh import availability, make_clinic, make_slot, new_id, reserve_request
+from tests.mesh import (
+    availability,
+    booker,
+    make_clinic,
+    make_slot,
+    new_id,
+    reserve_request,
+)
 
 HOLD_TTL_SECONDS = 300
 
@@ -17,7 +24,9 @@ HOLD_TTL_SECONDS = 300
 async def test_run_out_hold_returns_seat_and_dose_and_reads_expired(mesh):
     clinic = await make_clinic(mesh, doses=4)
     slot = await make_slot(mesh, clinic, capacity=2)
-    reserved = await mesh.appointments.ReserveAppointment(reserve_request(slot))
+    reserved = await mesh.appointments.ReserveAppointment(
+        reserve_request(slot, await booker(mesh))
+    )
 
     mesh.clock.advance(HOLD_TTL_SECONDS + 1)
 
@@ -34,7 +43,9 @@ async def test_run_out_hold_returns_seat_and_dose_and_reads_expired(mesh):
 async def test_confirm_after_expiry_fails_and_changes_nothing(mesh):
     clinic = await make_clinic(mesh)
     slot = await make_slot(mesh, clinic, capacity=2)
-    reserved = await mesh.appointments.ReserveAppointment(reserve_request(slot))
+    reserved = await mesh.appointments.ReserveAppointment(
+        reserve_request(slot, await booker(mesh))
+    )
     mesh.clock.advance(HOLD_TTL_SECONDS + 1)
     before = await availability(mesh, slot)
 
@@ -59,7 +70,7 @@ async def test_confirm_after_expiry_fails_and_changes_nothing(mesh):
 async def test_expired_hold_no_longer_blocks_a_new_booking_of_the_dose(mesh):
     clinic = await make_clinic(mesh)
     slot = await make_slot(mesh, clinic)
-    citizen = new_id()
+    citizen = await booker(mesh)
     await mesh.appointments.ReserveAppointment(reserve_request(slot, citizen))
     mesh.clock.advance(HOLD_TTL_SECONDS + 1)
 
@@ -72,7 +83,7 @@ async def test_expired_hold_no_longer_blocks_a_new_booking_of_the_dose(mesh):
 async def test_retried_reserve_returns_same_appointment_and_one_hold(mesh):
     clinic = await make_clinic(mesh)
     slot = await make_slot(mesh, clinic)
-    request = reserve_request(slot)
+    request = reserve_request(slot, await booker(mesh))
 
     first = await mesh.appointments.ReserveAppointment(request)
     retries = await asyncio.gather(
@@ -86,7 +97,7 @@ async def test_retried_reserve_returns_same_appointment_and_one_hold(mesh):
 async def test_concurrent_first_reserves_with_one_request_id_make_one_hold(mesh):
     clinic = await make_clinic(mesh)
     slot = await make_slot(mesh, clinic)
-    request = reserve_request(slot)
+    request = reserve_request(slot, await booker(mesh))
 
     results = await asyncio.gather(
         *(mesh.appointments.ReserveAppointment(request) for _ in range(10))
@@ -99,9 +110,9 @@ async def test_concurrent_first_reserves_with_one_request_id_make_one_hold(mesh)
 async def test_request_id_reused_for_another_booking_is_refused(mesh):
     clinic = await make_clinic(mesh)
     slot = await make_slot(mesh, clinic)
-    request = reserve_request(slot)
+    request = reserve_request(slot, await booker(mesh))
     await mesh.appointments.ReserveAppointment(request)
-    other = reserve_request(slot)
+    other = reserve_request(slot, await booker(mesh))
     other.request_id = request.request_id
 
     with pytest.raises(grpc.aio.AioRpcError) as refused:
@@ -113,7 +124,9 @@ async def test_request_id_reused_for_another_booking_is_refused(mesh):
 async def test_retried_confirm_and_cancel_are_harmless(mesh):
     clinic = await make_clinic(mesh, doses=3)
     slot = await make_slot(mesh, clinic, capacity=3)
-    reserved = await mesh.appointments.ReserveAppointment(reserve_request(slot))
+    reserved = await mesh.appointments.ReserveAppointment(
+        reserve_request(slot, await booker(mesh))
+    )
     confirm = appt.ConfirmAppointmentRequest(name=reserved.name, request_id=new_id())
     cancel = appt.CancelAppointmentRequest(name=reserved.name, request_id=new_id())
 

@@ -18,6 +18,7 @@ from services.common.errors import read_error
 from services.devstack import start_redis
 from tests.mesh import (
     availability,
+    bookers,
     make_clinic,
     make_slot,
     new_id,
@@ -40,13 +41,13 @@ def redis_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-async def failover_mesh(settings, clock, redis_server):
+async def failover_mesh(settings, clock, insurance, redis_server):
     own = dataclasses.replace(
         settings,
         redis_url=redis_server.url,
         key_prefix=f"vbfail-{uuid.uuid4().hex[:8]}",
     )
-    running = await start_mesh(own, clock)
+    running = await start_mesh(own, clock, insurance)
     yield running
     await running.stop()
 
@@ -74,11 +75,13 @@ async def _burst(mesh, slot, redis_server) -> tuple[Counter, list[str]]:
     stub = mesh.appointments
     held: list[str] = []
     outcomes: Counter = Counter()
+    citizens = await bookers(mesh, BURST)
 
     async def one(index: int) -> None:
         await asyncio.sleep(index * 0.002)
+        request = reserve_request(slot, citizens[index])
         try:
-            reserved = await stub.ReserveAppointment(reserve_request(slot), timeout=30)
+            reserved = await stub.ReserveAppointment(request, timeout=30)
         except grpc.aio.AioRpcError as error:
             outcomes[read_error(error).reason] += 1
             return
@@ -150,9 +153,9 @@ async def test_redis_dying_mid_burst_never_oversells_and_recovers_exactly(
     # New holds go to Redis again, and exactly the free seats can be taken.
     free = counts.seats.free
     extra = Counter()
-    for _ in range(free + 3):
+    for citizen in await bookers(mesh, free + 3):
         try:
-            await mesh.appointments.ReserveAppointment(reserve_request(slot))
+            await mesh.appointments.ReserveAppointment(reserve_request(slot, citizen))
             extra["HELD"] += 1
         except grpc.aio.AioRpcError as error:
             extra[read_error(error).reason] += 1

@@ -10,7 +10,14 @@ from vaxbook.inventory.v1 import inventory_pb2 as inv
 
 from services.appointment.tables import appointments
 from services.common.names import HOLD, SLOT
-from tests.mesh import availability, make_clinic, make_slot, new_id, reserve_request
+from tests.mesh import (
+    availability,
+    booker,
+    make_clinic,
+    make_slot,
+    new_id,
+    reserve_request,
+)
 
 HOLD_TTL_SECONDS = 300
 
@@ -43,7 +50,9 @@ async def _get(mesh, appointment: appt.Appointment) -> appt.Appointment:
 async def test_confirm_interrupted_after_commit_is_finished(mesh):
     clinic = await make_clinic(mesh, doses=3)
     slot = await make_slot(mesh, clinic, capacity=3)
-    reserved = await mesh.appointments.ReserveAppointment(reserve_request(slot))
+    reserved = await mesh.appointments.ReserveAppointment(
+        reserve_request(slot, await booker(mesh))
+    )
     # The confirm recorded its intent and committed the hold, then died.
     await _set(mesh, reserved, confirm_requested=True)
     ids = SLOT.parse(slot.name)
@@ -68,7 +77,9 @@ async def test_confirm_interrupted_after_commit_is_finished(mesh):
 async def test_cancel_interrupted_before_release_gives_the_seat_back(mesh):
     clinic = await make_clinic(mesh, doses=3)
     slot = await make_slot(mesh, clinic, capacity=3)
-    reserved = await mesh.appointments.ReserveAppointment(reserve_request(slot))
+    reserved = await mesh.appointments.ReserveAppointment(
+        reserve_request(slot, await booker(mesh))
+    )
     await mesh.appointments.ConfirmAppointment(
         appt.ConfirmAppointmentRequest(name=reserved.name, request_id=new_id())
     )
@@ -85,7 +96,9 @@ async def test_cancel_interrupted_before_release_gives_the_seat_back(mesh):
 async def test_run_out_hold_is_recorded_expired_and_released(mesh):
     clinic = await make_clinic(mesh, doses=3)
     slot = await make_slot(mesh, clinic, capacity=3)
-    reserved = await mesh.appointments.ReserveAppointment(reserve_request(slot))
+    reserved = await mesh.appointments.ReserveAppointment(
+        reserve_request(slot, await booker(mesh))
+    )
     mesh.clock.advance(HOLD_TTL_SECONDS + 1)
 
     await _booking(mesh).repair()

@@ -25,7 +25,7 @@ from vaxbook.clinic.v1 import clinic_pb2_grpc
 from services.common.errors import read_error
 from services.common.logs import JsonFormatter
 from services.common.server import Registration, create_server
-from tests.mesh import make_clinic, make_slot, new_id, reserve_request
+from tests.mesh import booker, make_clinic, make_slot, reserve_request
 from tests.polling import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,7 +115,7 @@ def log_lines():
 async def test_logs_are_json_lines_with_call_context_and_no_request_body(
     mesh, log_lines
 ):
-    citizen = new_id()
+    citizen = await booker(mesh)
     slot = await make_slot(mesh, await make_clinic(mesh))
     first = reserve_request(slot, citizen)
     again = reserve_request(slot, citizen)

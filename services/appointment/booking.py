@@ -7,8 +7,10 @@ crash between the two is finished or compensated by the repair job.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,16 +19,22 @@ import grpc
 from vaxbook.inventory.v1 import inventory_pb2 as inv
 from vaxbook.inventory.v1 import inventory_pb2_grpc
 
+from services.appointment.eligibility import EligibilityGate, Verdict
 from services.appointment.errors import AppointmentError
 from services.appointment.holds import HoldTaker
 from services.appointment.rows import AppointmentRow
 from services.appointment.slots import SlotDirectory, SlotInfo
 from services.appointment.store import AppointmentStore
+from services.appointment.verification import (
+    CHECK_LEASE_SECONDS,
+    Verification,
+    pending_error,
+)
 from services.common import logs
 from services.common.clock import Clock, to_timestamp
 from services.common.errors import DomainError, NotFound, Unavailable
 from services.common.grpc_clients import DEFAULT_TIMEOUT_SECONDS, upstream
-from services.common.names import HOLD, SLOT
+from services.common.names import HOLD, SLOT, Person
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +45,17 @@ REPAIR_BATCH = 200
 APPOINTMENT_IDS = uuid.UUID("5b0e6f1c-8f43-4d0a-9a53-2f6d3c1b7e21")
 
 
+# Checks that the caller may act on an appointment; raises when not.
+Guard = Callable[[AppointmentRow], None]
+
+
+def _anyone(row: AppointmentRow) -> None:
+    """The guard of internal callers, who may act on any appointment."""
+
+
 @dataclass(frozen=True)
 class ReserveRequest:
-    citizen_id: str
+    person: Person
     slot_name: str
     vaccine: str
     dose_number: int
@@ -52,8 +68,10 @@ class Booking:
         store: AppointmentStore,
         inventory: inventory_pb2_grpc.InventoryServiceStub,
         slots: SlotDirectory,
+        eligibility: EligibilityGate,
         clock: Clock,
         hold_ttl_seconds: int,
+        eligibility_max_wait_seconds: int,
     ) -> None:
         self.store = store
         self.inventory = inventory
@@ -61,11 +79,21 @@ class Booking:
         self.slots = slots
         self.clock = clock
         self.hold_ttl_seconds = hold_ttl_seconds
+        self.verification = Verification(
+            store,
+            eligibility,
+            inventory,
+            clock,
+            hold_ttl_seconds,
+            eligibility_max_wait_seconds,
+            end=self._end_with,
+        )
 
     async def reserve(
         self, request: ReserveRequest, call_timeout: float = DEFAULT_TIMEOUT_SECONDS
     ) -> AppointmentRow:
-        """Records a PENDING appointment, then holds its seat and dose.
+        """Records a PENDING appointment, holds its seat and dose, and judges
+        its eligibility while the hold is taken.
 
         The row comes first, so the database's unique keys decide before any
         hold is taken whether this is a retry (the same appointment comes
@@ -73,7 +101,8 @@ class Booking:
         appointment id derives from the request id, and inventory holds are
         idempotent by that id, so a retried reservation asks again for the
         same hold and never takes a second one. A refused hold ends the
-        appointment as EXPIRED with the refusal as its reason.
+        appointment as EXPIRED with the refusal as its reason; a refused
+        eligibility ends it REJECTED with every reason, returned, not raised.
         """
         now = self.clock.now()
         slot = await self._bookable_slot(request, now, call_timeout)
@@ -85,6 +114,34 @@ class Booking:
             row = existing
 
         logs.bind(appointment_id=row.id)
+        # Eligibility runs beside the hold rather than after it, so a plainly
+        # eligible citizen waits for the slower of the two, not for both.
+        refusal, verdict = await asyncio.gather(
+            self._take_hold(request, row), self._first_verdict(row)
+        )
+        if refusal is not None:
+            if refusal.code is grpc.StatusCode.UNAVAILABLE:
+                # The hold may or may not exist: the appointment stays PENDING,
+                # a retry asks for the same hold, and otherwise it runs out.
+                raise refusal
+            await self.store.transition(
+                row.id,
+                ("PENDING",),
+                state="EXPIRED",
+                end_reason=refusal.reason,
+                update_time=now,
+            )
+            raise refusal
+        if existing is None:
+            log.info("appointment reserved")
+        if verdict is None:
+            return row
+        return await self.verification.apply(row, verdict)
+
+    async def _take_hold(
+        self, request: ReserveRequest, row: AppointmentRow
+    ) -> DomainError | None:
+        """Holds the seat and dose; the refusal, if inventory refused."""
         try:
             await self.holds.create(
                 inv.CreateHoldRequest(
@@ -96,21 +153,14 @@ class Booking:
                 )
             )
         except DomainError as refusal:
-            if refusal.code is grpc.StatusCode.UNAVAILABLE:
-                # The hold may or may not exist: the appointment stays PENDING,
-                # a retry asks for the same hold, and otherwise it runs out.
-                raise
-            await self.store.transition(
-                row.id,
-                ("PENDING",),
-                state="EXPIRED",
-                end_reason=refusal.reason,
-                update_time=now,
-            )
-            raise
-        if existing is None:
-            log.info("appointment reserved")
-        return row
+            return refusal
+        return None
+
+    async def _first_verdict(self, row: AppointmentRow) -> Verdict | None:
+        """Eligibility's verdict, unless an earlier attempt already has one."""
+        if row.eligibility != "CHECKING":
+            return None
+        return await self.verification.check(row)
 
     async def _bookable_slot(
         self, request: ReserveRequest, now: datetime, call_timeout: float
@@ -132,7 +182,7 @@ class Booking:
         # runs out before the appointment says it does.
         return AppointmentRow(
             id=uuid.uuid5(APPOINTMENT_IDS, request.request_id).hex,
-            citizen_id=request.citizen_id,
+            citizen_id=request.person.key,
             clinic_id=slot_ids["clinic"],
             slot_id=slot_ids["slot"],
             vaccine=request.vaccine,
@@ -147,6 +197,10 @@ class Booking:
             end_reason="",
             create_time=now,
             update_time=now,
+            eligibility="CHECKING",
+            # Should this reservation stop before eligibility answers, the
+            # retry queue asks again after this long.
+            next_check_at=now + timedelta(seconds=CHECK_LEASE_SECONDS),
         )
 
     async def _insert_or_existing(
@@ -162,7 +216,7 @@ class Booking:
                 return existing
             # What blocked the insert has run out or gone: record run-out
             # holds as EXPIRED, then try once more.
-            await self.store.expire_stale(request.citizen_id, request.dose_number, now)
+            await self.store.expire_stale(request.person.key, request.dose_number, now)
         raise Unavailable("BOOKING_CONTENDED", "the booking clashed twice; retry")
 
     async def _clash(
@@ -171,16 +225,16 @@ class Booking:
         """The appointment this request repeats; raises if the citizen already
         has another active one for the dose."""
         existing = await self.store.find_for_reserve(
-            request.request_id, request.citizen_id, request.dose_number, now
+            request.request_id, request.person.key, request.dose_number, now
         )
         if existing is None:
             return None
         if existing.reserve_request_id != request.request_id:
             raise AppointmentError.already_booked(
-                f"citizens/{request.citizen_id}", request.dose_number
+                request.person.name, request.dose_number
             )
         same = (
-            existing.citizen_id == request.citizen_id
+            existing.citizen_id == request.person.key
             and SLOT.format(clinic=existing.clinic_id, slot=existing.slot_id)
             == request.slot_name
             and existing.vaccine == request.vaccine
@@ -191,11 +245,16 @@ class Booking:
         return existing.as_seen_at(now)
 
     async def confirm(
-        self, appointment_id: str, call_timeout: float = DEFAULT_TIMEOUT_SECONDS
+        self,
+        appointment_id: str,
+        call_timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        guard: Guard = _anyone,
     ) -> AppointmentRow:
-        """Commits the hold and marks the appointment CONFIRMED."""
+        """Commits the hold and marks the appointment CONFIRMED, once
+        eligibility has passed or allowed it provisionally."""
         logs.bind(appointment_id=appointment_id)
         row = await self._get(appointment_id)
+        guard(row)
         now = self.clock.now()
         if row.state == "CONFIRMED":
             return row
@@ -207,6 +266,8 @@ class Booking:
             raise AppointmentError.hold_expired(_name(row))
         if row.state != "PENDING":
             raise AppointmentError.wrong_state(_name(row), row.state, "confirm")
+        if row.eligibility in ("CHECKING", "RETRYING"):
+            raise pending_error(row)
         marked = await self.store.transition(
             row.id, ("PENDING",), confirm_requested=True, update_time=now
         )
@@ -244,11 +305,15 @@ class Booking:
         return confirmed
 
     async def cancel(
-        self, appointment_id: str, call_timeout: float = DEFAULT_TIMEOUT_SECONDS
+        self,
+        appointment_id: str,
+        call_timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        guard: Guard = _anyone,
     ) -> AppointmentRow:
         """Cancels a PENDING or CONFIRMED appointment; seat and dose go back."""
         logs.bind(appointment_id=appointment_id)
         row = await self._get(appointment_id)
+        guard(row)
         if row.state == "CANCELLED":
             return row
         seen = row.as_seen_at(self.clock.now())
@@ -262,8 +327,10 @@ class Booking:
         log.info("appointment cancelled")
         return cancelled
 
-    async def get(self, appointment_id: str) -> AppointmentRow:
-        return (await self._get(appointment_id)).as_seen_at(self.clock.now())
+    async def get(self, appointment_id: str, guard: Guard = _anyone) -> AppointmentRow:
+        row = await self._get(appointment_id)
+        guard(row)
+        return row.as_seen_at(self.clock.now())
 
     async def list_for_citizen(
         self, citizen_id: str, offset: int, limit: int
@@ -273,9 +340,11 @@ class Booking:
         return [row.as_seen_at(now) for row in rows]
 
     async def repair(self) -> int:
-        """Finishes interrupted confirms, records run-out holds as EXPIRED and
-        pays owed releases. Safe to run on several replicas at once."""
+        """Finishes interrupted confirms, records run-out holds as EXPIRED,
+        pays owed releases and opens owed review cases. Safe to run on several
+        replicas at once."""
         now = self.clock.now()
+        await self.verification.open_owed_reviews()
         rows = await self.store.needing_repair(now, REPAIR_BATCH)
         for row in rows:
             try:
@@ -298,7 +367,18 @@ class Booking:
     async def _end(
         self, row: AppointmentRow, state: str, reason: str, call_timeout: float
     ) -> AppointmentRow | None:
-        """Ends a live appointment and gives its hold back."""
+        return await self._end_with(row, state, reason, call_timeout=call_timeout)
+
+    async def _end_with(
+        self,
+        row: AppointmentRow,
+        state: str,
+        reason: str,
+        call_timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        **values,
+    ) -> AppointmentRow | None:
+        """Ends a live appointment, recording ``values`` with the change, and
+        gives its hold back; ``None`` when it was no longer live."""
         ended = await self.store.transition(
             row.id,
             ("PENDING", "CONFIRMED"),
@@ -307,6 +387,7 @@ class Booking:
             end_reason=reason,
             release_pending=True,
             update_time=self.clock.now(),
+            **values,
         )
         if ended is None:
             return None

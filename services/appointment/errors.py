@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import grpc
 
 from services.common.errors import DomainError
@@ -61,4 +63,16 @@ class AppointmentError(DomainError):
             else "APPOINTMENT_NOT_PENDING",
             f"{appointment} is {state} and cannot be {action}ed",
             metadata={"appointment": appointment, "state": state},
+        )
+
+    @classmethod
+    def eligibility_pending(
+        cls, appointment: str, next_check_at: datetime | None
+    ) -> AppointmentError:
+        when = f" (next check at {next_check_at:%H:%M:%S} UTC)" if next_check_at else ""
+        return cls(
+            "ELIGIBILITY_PENDING",
+            f"eligibility for {appointment} is still being checked{when}; "
+            "confirm once it has passed",
+            metadata={"appointment": appointment},
         )

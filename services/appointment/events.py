@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from vaxbook.events.v1 import events_pb2
 
+from services.appointment.eligibility import PROVISIONAL_REASON
 from services.appointment.rows import AppointmentRow
 from services.common.clock import to_timestamp
 from services.common.events import EventSettings, new_event
-from services.common.names import APPOINTMENT, CITIZEN, SLOT
+from services.common.names import APPOINTMENT, SLOT, Person
 
 Outgoing = tuple[str, events_pb2.Event]
 
@@ -32,7 +33,9 @@ class AppointmentEvents:
             return self._event("confirmed", "appointment_confirmed", payload, row)
         if row.state == "CANCELLED":
             payload = events_pb2.AppointmentCancelled(
-                appointment=_ref(row), was_confirmed=was_confirmed
+                appointment=_ref(row),
+                was_confirmed=was_confirmed,
+                reason=row.end_reason,
             )
             return self._event("cancelled", "appointment_cancelled", payload, row)
         if row.state == "EXPIRED":
@@ -40,7 +43,21 @@ class AppointmentEvents:
                 appointment=_ref(row), reason=row.end_reason
             )
             return self._event("expired", "appointment_expired", payload, row)
+        if row.state == "REJECTED":
+            payload = events_pb2.AppointmentRejected(
+                appointment=_ref(row),
+                reasons=[reason["code"] for reason in row.reasons],
+            )
+            return self._event("rejected", "appointment_rejected", payload, row)
         return None
+
+    def review_required(self, row: AppointmentRow) -> Outgoing:
+        payload = events_pb2.AppointmentReviewRequired(
+            appointment=_ref(row), reason=PROVISIONAL_REASON
+        )
+        return self._event(
+            "review_required", "appointment_review_required", payload, row
+        )
 
     def _event(self, name, field, payload, row: AppointmentRow) -> Outgoing:
         event = new_event(field, payload, row.update_time)
@@ -50,7 +67,7 @@ class AppointmentEvents:
 def _ref(row: AppointmentRow) -> events_pb2.AppointmentRef:
     return events_pb2.AppointmentRef(
         appointment=APPOINTMENT.format(appointment=row.id),
-        citizen=CITIZEN.format(citizen=row.citizen_id),
+        citizen=Person.from_key(row.citizen_id).name,
         slot=SLOT.format(clinic=row.clinic_id, slot=row.slot_id),
         vaccine=row.vaccine,
         dose_number=row.dose_number,

@@ -24,6 +24,13 @@ class AppointmentRow:
     end_reason: str
     create_time: datetime
     update_time: datetime
+    eligibility: str = "CHECKING"
+    reasons: tuple[dict[str, str], ...] = ()
+    rules_version: str = ""
+    review_required: bool = False
+    review_opened: bool = False
+    eligibility_attempts: int = 0
+    next_check_at: datetime | None = None
 
     def as_seen_at(self, now: datetime) -> AppointmentRow:
         """The row as a reader should see it: a PENDING hold that has run out

@@ -1,4 +1,4 @@
-"""gRPC transport of the appointment service."""
+"""gRPC transport of the appointment service, and who may call each RPC."""
 
 from __future__ import annotations
 
@@ -8,13 +8,46 @@ from vaxbook.appointment.v1 import appointment_pb2_grpc
 from services.appointment.booking import Booking, ReserveRequest
 from services.appointment.rows import AppointmentRow
 from services.common import paging
+from services.common.auth import AuthError, Role, current_principal, require_person
 from services.common.clock import to_timestamp
 from services.common.grpc_clients import timeout
-from services.common.names import APPOINTMENT, CITIZEN, SLOT
+from services.common.names import APPOINTMENT, CLINIC, SLOT, Person, check_person
 from services.common.validation import checking
 
 MAX_DOSE_NUMBER = 10
 VACCINE_MAX_LENGTH = 64
+NOTE_MAX_LENGTH = 1000
+
+SERVICE = pb.DESCRIPTOR.services_by_name["AppointmentService"].full_name
+_BOOKERS = {Role.CITIZEN, Role.SERVICE, Role.ADMIN}
+# Who may call each RPC; citizens act only for themselves and their
+# dependants, clinic staff read only their clinics' appointments.
+ACCESS_POLICY = {
+    f"/{SERVICE}/ReserveAppointment": _BOOKERS,
+    f"/{SERVICE}/ConfirmAppointment": _BOOKERS,
+    f"/{SERVICE}/CancelAppointment": _BOOKERS,
+    f"/{SERVICE}/GetAppointment": _BOOKERS | {Role.CLINIC_STAFF},
+    f"/{SERVICE}/ListAppointments": _BOOKERS,
+    f"/{SERVICE}/ResolveReview": {Role.SERVICE},
+}
+
+_STATES = {
+    name: pb.AppointmentState.Value(f"APPOINTMENT_STATE_{name}")
+    for name in (
+        "PENDING",
+        "CONFIRMED",
+        "CANCELLED",
+        "EXPIRED",
+        "REJECTED",
+        "ADMINISTERED",
+        "NO_SHOW",
+        "CLINIC_CANCELLED",
+    )
+}
+_ELIGIBILITY = {
+    name: pb.EligibilityState.Value(f"ELIGIBILITY_STATE_{name}")
+    for name in ("CHECKING", "PASSED", "PROVISIONAL", "RETRYING", "FAILED")
+}
 
 
 class AppointmentServicer(appointment_pb2_grpc.AppointmentServiceServicer):
@@ -23,14 +56,15 @@ class AppointmentServicer(appointment_pb2_grpc.AppointmentServiceServicer):
 
     async def ReserveAppointment(self, request, context) -> pb.Appointment:
         with checking() as check:
-            citizen = check.name("citizen", request.citizen, CITIZEN)
+            person = check_person(check, "citizen", request.citizen)
             check.name("slot", request.slot, SLOT)
             check.text("vaccine", request.vaccine, VACCINE_MAX_LENGTH)
             check.between("dose_number", request.dose_number, 1, MAX_DOSE_NUMBER)
             check.request_id(request.request_id)
+        require_person(person.account, request.citizen)
         row = await self.booking.reserve(
             ReserveRequest(
-                citizen_id=citizen["citizen"],
+                person=person,
                 slot_name=request.slot,
                 vaccine=request.vaccine,
                 dose_number=request.dose_number,
@@ -44,45 +78,88 @@ class AppointmentServicer(appointment_pb2_grpc.AppointmentServiceServicer):
         with checking() as check:
             ids = check.name("name", request.name, APPOINTMENT)
             check.request_id(request.request_id)
-        row = await self.booking.confirm(ids["appointment"], timeout(context))
+        row = await self.booking.confirm(
+            ids["appointment"], timeout(context), guard=_booker_guard
+        )
         return _appointment(row)
 
     async def CancelAppointment(self, request, context) -> pb.Appointment:
         with checking() as check:
             ids = check.name("name", request.name, APPOINTMENT)
             check.request_id(request.request_id)
-        row = await self.booking.cancel(ids["appointment"], timeout(context))
+        row = await self.booking.cancel(
+            ids["appointment"], timeout(context), guard=_booker_guard
+        )
         return _appointment(row)
 
     async def GetAppointment(self, request, context) -> pb.Appointment:
         with checking() as check:
             ids = check.name("name", request.name, APPOINTMENT)
-        return _appointment(await self.booking.get(ids["appointment"]))
+        row = await self.booking.get(ids["appointment"], guard=_reader_guard)
+        return _appointment(row)
 
     async def ListAppointments(self, request, context) -> pb.ListAppointmentsResponse:
         with checking() as check:
-            ids = check.name("parent", request.parent, CITIZEN)
+            person = check_person(check, "parent", request.parent)
+        require_person(person.account, request.parent)
         size = paging.page_size(request.page_size)
         offset = paging.decode_offset(request.page_token)
-        rows = await self.booking.list_for_citizen(ids["citizen"], offset, size + 1)
+        rows = await self.booking.list_for_citizen(person.key, offset, size + 1)
         return pb.ListAppointmentsResponse(
             appointments=[_appointment(row) for row in rows[:size]],
             next_page_token=paging.next_token(offset, size, len(rows)),
         )
 
+    async def ResolveReview(self, request, context) -> pb.Appointment:
+        with checking() as check:
+            ids = check.name("name", request.name, APPOINTMENT)
+            check.text("note", request.note, NOTE_MAX_LENGTH, required=False)
+            check.request_id(request.request_id)
+        row = await self.booking.verification.resolve_review(
+            ids["appointment"], request.approved, request.note
+        )
+        return _appointment(row.as_seen_at(self.booking.clock.now()))
+
+
+def _booker_guard(row: AppointmentRow) -> None:
+    """Citizens change only their own and their dependants' appointments."""
+    person = Person.from_key(row.citizen_id)
+    require_person(person.account, APPOINTMENT.format(appointment=row.id))
+
+
+def _reader_guard(row: AppointmentRow) -> None:
+    """Clinic staff also read the appointments at their clinics."""
+    principal = current_principal()
+    if principal.role is Role.CLINIC_STAFF:
+        if CLINIC.format(clinic=row.clinic_id) not in principal.clinics:
+            raise AuthError.not_owner(
+                principal.subject, APPOINTMENT.format(appointment=row.id)
+            )
+        return
+    _booker_guard(row)
+
 
 def _appointment(row: AppointmentRow) -> pb.Appointment:
-    return pb.Appointment(
+    appointment = pb.Appointment(
         name=APPOINTMENT.format(appointment=row.id),
-        citizen=CITIZEN.format(citizen=row.citizen_id),
+        citizen=Person.from_key(row.citizen_id).name,
         slot=SLOT.format(clinic=row.clinic_id, slot=row.slot_id),
         vaccine=row.vaccine,
         dose_number=row.dose_number,
-        state=pb.AppointmentState.Value(f"APPOINTMENT_STATE_{row.state}"),
+        state=_STATES[row.state],
         hold_expire_time=to_timestamp(row.hold_expires_at),
         slot_start_time=to_timestamp(row.slot_start),
         slot_end_time=to_timestamp(row.slot_end),
         create_time=to_timestamp(row.create_time),
         update_time=to_timestamp(row.update_time),
         end_reason=row.end_reason,
+        eligibility=_ELIGIBILITY[row.eligibility],
+        reasons=[pb.Reason(**reason) for reason in row.reasons],
+        review_required=row.review_required,
+        rules_version=row.rules_version,
     )
+    if row.next_check_at is not None and row.eligibility == "RETRYING":
+        appointment.next_eligibility_check_time.CopyFrom(
+            to_timestamp(row.next_check_at)
+        )
+    return appointment

@@ -140,6 +140,44 @@ class AppointmentStore:
     async def release_done(self, appointment_id: str) -> None:
         await self._update(appointments.c.id == appointment_id, release_pending=False)
 
+    async def update_fields(self, appointment_id: str, **values) -> None:
+        """Sets bookkeeping fields that change no state."""
+        await self._update(appointments.c.id == appointment_id, **values)
+
+    async def claim_due_checks(
+        self, now: datetime, lease_until: datetime, limit: int
+    ) -> list[AppointmentRow]:
+        """Live bookings whose eligibility check is due, each claimed until
+        ``lease_until`` so that no other replica checks it meanwhile."""
+        due = (
+            select(appointments.c.id)
+            .where(
+                appointments.c.state == "PENDING",
+                appointments.c.eligibility.in_(("CHECKING", "RETRYING")),
+                appointments.c.next_check_at <= now,
+                appointments.c.hold_expires_at > now,
+            )
+            .order_by(appointments.c.next_check_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return await self._update(
+            appointments.c.id.in_(due.scalar_subquery()), next_check_at=lease_until
+        )
+
+    async def owing_review_case(self, limit: int) -> list[AppointmentRow]:
+        """Provisional bookings whose review case is not open yet."""
+        async with self.single.connect() as conn:
+            rows = await conn.execute(
+                select(appointments)
+                .where(
+                    appointments.c.review_required.is_(True),
+                    appointments.c.review_opened.is_(False),
+                )
+                .limit(limit)
+            )
+            return [AppointmentRow(*row) for row in rows]
+
     async def needing_repair(self, now: datetime, limit: int) -> list[AppointmentRow]:
         """Run-out PENDING appointments and ended ones whose release is owed."""
         async with self.single.connect() as conn:
@@ -171,8 +209,12 @@ class AppointmentStore:
                     .returning(*appointments.c)
                 )
             ]
+            events = []
             if "state" in values:
                 events = [self.events.ended(row, was_confirmed) for row in rows]
+            elif values.get("review_required") is True:
+                events = [self.events.review_required(row) for row in rows]
+            if events:
                 await write_events(
                     conn, outbox, [e for e in events if e], values["update_time"]
                 )

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Text,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 from services.common.outbox import outbox_table
 
@@ -40,6 +41,17 @@ appointments = Table(
     Column("end_reason", Text, nullable=False, server_default=""),
     Column("create_time", DateTime(timezone=True), nullable=False),
     Column("update_time", DateTime(timezone=True), nullable=False),
+    # CHECKING, PASSED, PROVISIONAL, RETRYING or FAILED.
+    Column("eligibility", Text, nullable=False, server_default="PASSED"),
+    # Every reason the booking was refused: [{"code": ..., "message": ...}].
+    Column("reasons", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("rules_version", Text, nullable=False, server_default=""),
+    Column("review_required", Boolean, nullable=False, server_default="false"),
+    # Set once the eligibility service holds the review case.
+    Column("review_opened", Boolean, nullable=False, server_default="false"),
+    Column("eligibility_attempts", Integer, nullable=False, server_default="0"),
+    # While RETRYING: when eligibility is asked again.
+    Column("next_check_at", DateTime(timezone=True)),
     Index("appointments_by_citizen", "citizen_id", "create_time"),
     Index(
         "one_active_appointment_per_citizen_and_dose",
@@ -47,6 +59,18 @@ appointments = Table(
         "dose_number",
         unique=True,
         postgresql_where=text("state IN ('PENDING', 'CONFIRMED')"),
+    ),
+    Index(
+        "appointments_awaiting_eligibility",
+        "next_check_at",
+        postgresql_where=text(
+            "state = 'PENDING' AND eligibility IN ('CHECKING', 'RETRYING')"
+        ),
+    ),
+    Index(
+        "appointments_owing_review_case",
+        "id",
+        postgresql_where=text("review_required AND NOT review_opened"),
     ),
     Index(
         "appointments_needing_repair",

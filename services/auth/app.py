@@ -11,7 +11,7 @@ from services.auth.keys import KeyRing
 from services.auth.servicer import ACCESS_POLICY, SERVICE, AuthServicer
 from services.auth.signin import SignIn
 from services.auth.store import AuthStore
-from services.common.auth import AuthInterceptor
+from services.common.access import ServiceAccess
 from services.common.clock import Clock, SystemClock
 from services.common.config import Settings
 from services.common.db import create_engine
@@ -31,7 +31,10 @@ async def build(
     engine = create_engine(settings.database_url, pool_size=5)
     store = AuthStore(engine)
     hasher = Hasher(settings.id_hash_key)
-    keys = KeyRing(store, clock)
+    access = ServiceAccess(
+        settings, clock, "auth", auth_keys=lambda: keys.public_keys()
+    )
+    keys = KeyRing(store, clock, access.verifier)
     await keys.load()
     sign_in = SignIn(
         store, hasher, sender or DevOutbox(settings.dev_outbox_path), keys, clock
@@ -50,6 +53,6 @@ async def build(
         SERVICE,
         auth_pb2_grpc.add_AuthServiceServicer_to_server,
         servicer,
-        interceptors=[AuthInterceptor(keys.verifier, ACCESS_POLICY)],
+        interceptors=[access.interceptor(ACCESS_POLICY)],
     )
     return [registration], [close]

@@ -33,10 +33,12 @@ class KeyRing:
     """The auth service's signer and its own verifier, kept in step with the
     ``signing_keys`` table."""
 
-    def __init__(self, store: AuthStore, clock: Clock) -> None:
+    def __init__(
+        self, store: AuthStore, clock: Clock, verifier: TokenVerifier | None = None
+    ) -> None:
         self.store = store
         self.clock = clock
-        self.verifier = TokenVerifier({}, clock)
+        self.verifier = verifier or TokenVerifier({}, clock)
         self._signer: TokenSigner | None = None
         self.live: list[KeyRow] = []
 

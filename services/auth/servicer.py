@@ -36,7 +36,7 @@ ACCESS_POLICY = {
     f"/{SERVICE}/CompleteSignIn": PUBLIC,
     f"/{SERVICE}/ListSigningKeys": PUBLIC,
     f"/{SERVICE}/AddDependant": {Role.CITIZEN},
-    f"/{SERVICE}/ListDependants": {Role.CITIZEN},
+    f"/{SERVICE}/ListDependants": {Role.CITIZEN, Role.SERVICE},
     f"/{SERVICE}/CreateStaffAccount": {Role.ADMIN},
 }
 

@@ -11,6 +11,7 @@ from vaxbook.inventory.v1 import inventory_pb2, inventory_pb2_grpc
 
 from services.clinic.store import ClinicRow, ClinicStore, SlotRow
 from services.common import paging
+from services.common.auth import PUBLIC, Role, require_clinic
 from services.common.clock import Clock, to_timestamp
 from services.common.errors import NotFound
 from services.common.grpc_clients import timeout, upstream
@@ -19,6 +20,19 @@ from services.common.validation import Checker, checking
 
 MAX_CAPACITY = 100_000
 MAX_TEXT_LENGTH = 200
+
+SERVICE = pb.DESCRIPTOR.services_by_name["ClinicService"].full_name
+_OPERATORS = {Role.ADMIN, Role.SERVICE}
+# Who may call each RPC; staff change slots of their own clinics only.
+ACCESS_POLICY = {
+    f"/{SERVICE}/CreateClinic": _OPERATORS,
+    f"/{SERVICE}/GetClinic": PUBLIC,
+    f"/{SERVICE}/ListClinics": PUBLIC,
+    f"/{SERVICE}/CreateSlot": _OPERATORS | {Role.CLINIC_STAFF},
+    f"/{SERVICE}/GetSlot": PUBLIC,
+    f"/{SERVICE}/ListSlots": PUBLIC,
+    f"/{SERVICE}/UpdateSlotCapacity": _OPERATORS | {Role.CLINIC_STAFF},
+}
 
 
 class ClinicServicer(clinic_pb2_grpc.ClinicServiceServicer):
@@ -81,6 +95,7 @@ class ClinicServicer(clinic_pb2_grpc.ClinicServiceServicer):
             _check_window(check, slot)
             _check_capacity(check, "slot.capacity", slot.capacity)
             check.request_id(request.request_id)
+        require_clinic(request.parent, request.parent)
         if await self.store.get_clinic(ids["clinic"]) is None:
             raise NotFound("clinic", request.parent)
         row = await self.store.create_slot(
@@ -129,6 +144,7 @@ class ClinicServicer(clinic_pb2_grpc.ClinicServiceServicer):
             ids = check.name("name", request.name, SLOT)
             _check_capacity(check, "capacity", request.capacity)
             check.request_id(request.request_id)
+        require_clinic(CLINIC.format(clinic=ids["clinic"]), request.name)
         row = await self.store.get_slot(ids["clinic"], ids["slot"])
         if row is None:
             raise NotFound("slot", request.name)

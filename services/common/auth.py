@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -166,8 +166,12 @@ class TokenVerifier:
         clock: Clock,
         audience: str = AUDIENCE,
         issuer: str = ISSUER,
+        service_keys: Mapping[str, Ed25519PublicKey] | None = None,
     ) -> None:
         self.public_keys = dict(public_keys)
+        # Keys the services sign their own calls with: trusted for the
+        # ``service`` role only, so they cannot vouch for a citizen or staff.
+        self.service_keys = dict(service_keys or {})
         self.clock = clock
         self.audience = audience
         self.issuer = issuer
@@ -177,7 +181,8 @@ class TokenVerifier:
         self.public_keys = dict(public_keys)
 
     def verify(self, token: str) -> Principal:
-        key = self.public_keys.get(_key_id(token))
+        key_id = _key_id(token)
+        key = self.public_keys.get(key_id) or self.service_keys.get(key_id)
         if key is None:
             raise AuthError.unauthenticated(
                 "UNKNOWN_SIGNING_KEY",
@@ -187,11 +192,14 @@ class TokenVerifier:
         claims = self._decode(token, key)
         self._check_expiry(claims)
         try:
-            return Principal(
+            principal = Principal(
                 claims["sub"], Role(claims["role"]), tuple(claims.get("clinics", ()))
             )
         except (KeyError, ValueError):
             raise _invalid("the token's role is not one this system knows") from None
+        if key_id in self.service_keys and principal.role is not Role.SERVICE:
+            raise _invalid("a service key may only sign service tokens")
+        return principal
 
     def _decode(self, token: str, key: Ed25519PublicKey) -> dict:
         try:
@@ -273,10 +281,16 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
     """
 
     def __init__(
-        self, verifier: TokenVerifier, policy: Mapping[str, Iterable[Role]]
+        self,
+        verifier: TokenVerifier,
+        policy: Mapping[str, Iterable[Role]],
+        refresh_keys: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self.verifier = verifier
         self.policy = {method: frozenset(roles) for method, roles in policy.items()}
+        # Called when a token names a key this service has not seen, in case
+        # the auth service rotated; ``True`` when the keys changed.
+        self.refresh_keys = refresh_keys
         self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
     async def intercept_service(self, continuation, handler_call_details):
@@ -318,10 +332,23 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             raise AuthError.role_not_allowed(method, principal.role)
         return principal
 
+    async def _authorize(
+        self, method: str, context: grpc.aio.ServicerContext
+    ) -> Principal | None:
+        metadata = context.invocation_metadata()
+        try:
+            return self.authorize(method, metadata)
+        except AuthError as error:
+            if error.reason != "UNKNOWN_SIGNING_KEY" or self.refresh_keys is None:
+                raise
+            if not await self.refresh_keys():
+                raise
+        return self.authorize(method, metadata)
+
     def _wrap(self, method: str, behaviour):
         async def handle(request, context: grpc.aio.ServicerContext):
             try:
-                principal = self.authorize(method, context.invocation_metadata())
+                principal = await self._authorize(method, context)
             except AuthError as error:
                 log.info(
                     "%s refused: %s",
@@ -372,3 +399,26 @@ def _refusing(handler, error: AuthError):
                 response_serializer=handler.response_serializer,
             )
     return handler
+
+
+def require_person(person_account: str, resource: str) -> Principal:
+    """The caller, when it may act for the person whose account is
+    ``person_account`` (``citizens/{c}``): that citizen, a service or an
+    admin. Raises ``NOT_OWNER`` for anyone else."""
+    principal = current_principal()
+    if principal.role in (Role.SERVICE, Role.ADMIN):
+        return principal
+    if principal.role is Role.CITIZEN and principal.subject == person_account:
+        return principal
+    raise AuthError.not_owner(principal.subject, resource)
+
+
+def require_clinic(clinic: str, resource: str) -> Principal:
+    """The caller, when it may act for ``clinic`` (``clinics/{c}``): staff of
+    that clinic, a service or an admin. Raises ``NOT_OWNER`` otherwise."""
+    principal = current_principal()
+    if principal.role in (Role.SERVICE, Role.ADMIN):
+        return principal
+    if principal.role is Role.CLINIC_STAFF and clinic in principal.clinics:
+        return principal
+    raise AuthError.not_owner(principal.subject, resource)

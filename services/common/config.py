@@ -32,6 +32,9 @@ DEFAULT_METRICS_PORTS = {
 
 # Keys the national ID hash in development only; production sets its own.
 DEV_ID_HASH_KEY = "vaxbook-development-id-hash-key"
+# Seeds the key services sign their calls to each other with, in development
+# only; production sets its own.
+DEV_SERVICE_KEY = "vaxbook-development-service-key"
 
 
 class ConfigError(ValueError):
@@ -72,6 +75,10 @@ class Settings:
     log_level: str
     id_hash_key: str = field(repr=False)
     dev_outbox_path: str
+    service_key: str = field(default=DEV_SERVICE_KEY, repr=False)
+    # How long past its first expiry a hold may be kept while eligibility
+    # waits for the insurance API or for itself to answer.
+    eligibility_max_wait_seconds: int = 60
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -102,6 +109,10 @@ class Settings:
             log_level=_env("VAXBOOK_LOG_LEVEL", "INFO").upper(),
             id_hash_key=_env("VAXBOOK_ID_HASH_KEY", DEV_ID_HASH_KEY),
             dev_outbox_path=os.environ.get("VAXBOOK_DEV_OUTBOX", ""),
+            service_key=_env("VAXBOOK_SERVICE_KEY", DEV_SERVICE_KEY),
+            eligibility_max_wait_seconds=_env_int(
+                "VAXBOOK_ELIGIBILITY_MAX_WAIT_SECONDS", 60, minimum=1
+            ),
         )
 
     def listen_addr(self, service: str) -> str:

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1evaxbook/events/v1/events.proto\x12\x11vaxbook.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xde\x04\n\x05\x45vent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x46\n\x14\x61ppointment_reserved\x18\n \x01(\x0b\x32&.vaxbook.events.v1.AppointmentReservedH\x00\x12H\n\x15\x61ppointment_confirmed\x18\x0b \x01(\x0b\x32\'.vaxbook.events.v1.AppointmentConfirmedH\x00\x12H\n\x15\x61ppointment_cancelled\x18\x0c \x01(\x0b\x32\'.vaxbook.events.v1.AppointmentCancelledH\x00\x12\x44\n\x13\x61ppointment_expired\x18\r \x01(\x0b\x32%.vaxbook.events.v1.AppointmentExpiredH\x00\x12\x46\n\x14\x61ppointment_rejected\x18\x0e \x01(\x0b\x32&.vaxbook.events.v1.AppointmentRejectedH\x00\x12G\n\x15slot_capacity_changed\x18\x0f \x01(\x0b\x32&.vaxbook.events.v1.SlotCapacityChangedH\x00\x12\x41\n\x12\x64ose_stock_changed\x18\x10 \x01(\x0b\x32#.vaxbook.events.v1.DoseStockChangedH\x00\x42\t\n\x07payload\"j\n\x0e\x41ppointmentRef\x12\x13\n\x0b\x61ppointment\x18\x01 \x01(\t\x12\x0f\n\x07\x63itizen\x18\x02 \x01(\t\x12\x0c\n\x04slot\x18\x03 \x01(\t\x12\x0f\n\x07vaccine\x18\x04 \x01(\t\x12\x13\n\x0b\x64ose_number\x18\x05 \x01(\x05\"\x83\x01\n\x13\x41ppointmentReserved\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\x12\x34\n\x10hold_expire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"N\n\x14\x41ppointmentConfirmed\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\"e\n\x14\x41ppointmentCancelled\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\x12\x15\n\rwas_confirmed\x18\x02 \x01(\x08\"\\\n\x12\x41ppointmentExpired\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\x12\x0e\n\x06reason\x18\x02 \x01(\t\"^\n\x13\x41ppointmentRejected\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\x12\x0f\n\x07reasons\x18\x02 \x03(\t\"O\n\x13SlotCapacityChanged\x12\x0c\n\x04slot\x18\x01 \x01(\t\x12\x14\n\x0cold_capacity\x18\x02 \x01(\x05\x12\x14\n\x0cnew_capacity\x18\x03 \x01(\x05\"Y\n\x10\x44oseStockChanged\x12\x0e\n\x06\x63linic\x18\x01 \x01(\t\x12\x0f\n\x07vaccine\x18\x02 \x01(\t\x12\x11\n\told_doses\x18\x03 \x01(\x05\x12\x11\n\tnew_doses\x18\x04 \x01(\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1evaxbook/events/v1/events.proto\x12\x11vaxbook.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb3\x05\n\x05\x45vent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x46\n\x14\x61ppointment_reserved\x18\n \x01(\x0b\x32&.vaxbook.events.v1.AppointmentReservedH\x00\x12H\n\x15\x61ppointment_confirmed\x18\x0b \x01(\x0b\x32\'.vaxbook.events.v1.AppointmentConfirmedH\x00\x12H\n\x15\x61ppointment_cancelled\x18\x0c \x01(\x0b\x32\'.vaxbook.events.v1.AppointmentCancelledH\x00\x12\x44\n\x13\x61ppointment_expired\x18\r \x01(\x0b\x32%.vaxbook.events.v1.AppointmentExpiredH\x00\x12\x46\n\x14\x61ppointment_rejected\x18\x0e \x01(\x0b\x32&.vaxbook.events.v1.AppointmentRejectedH\x00\x12G\n\x15slot_capacity_changed\x18\x0f \x01(\x0b\x32&.vaxbook.events.v1.SlotCapacityChangedH\x00\x12\x41\n\x12\x64ose_stock_changed\x18\x10 \x01(\x0b\x32#.vaxbook.events.v1.DoseStockChangedH\x00\x12S\n\x1b\x61ppointment_review_required\x18\x11 \x01(\x0b\x32,.vaxbook.events.v1.AppointmentReviewRequiredH\x00\x42\t\n\x07payload\"j\n\x0e\x41ppointmentRef\x12\x13\n\x0b\x61ppointment\x18\x01 \x01(\t\x12\x0f\n\x07\x63itizen\x18\x02 \x01(\t\x12\x0c\n\x04slot\x18\x03 \x01(\t\x12\x0f\n\x07vaccine\x18\x04 \x01(\t\x12\x13\n\x0b\x64ose_number\x18\x05 \x01(\x05\"\x83\x01\n\x13\x41ppointmentReserved\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\x12\x34\n\x10hold_expire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"N\n\x14\x41ppointmentConfirmed\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\"u\n\x14\x41ppointmentCancelled\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\x12\x15\n\rwas_confirmed\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\\\n\x12\x41ppointmentExpired\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\x12\x0e\n\x06reason\x18\x02 \x01(\t\"^\n\x13\x41ppointmentRejected\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\x12\x0f\n\x07reasons\x18\x02 \x03(\t\"c\n\x19\x41ppointmentReviewRequired\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\x12\x0e\n\x06reason\x18\x02 \x01(\t\"O\n\x13SlotCapacityChanged\x12\x0c\n\x04slot\x18\x01 \x01(\t\x12\x14\n\x0cold_capacity\x18\x02 \x01(\x05\x12\x14\n\x0cnew_capacity\x18\x03 \x01(\x05\"Y\n\x10\x44oseStockChanged\x12\x0e\n\x06\x63linic\x18\x01 \x01(\t\x12\x0f\n\x07vaccine\x18\x02 \x01(\t\x12\x11\n\told_doses\x18\x03 \x01(\x05\x12\x11\n\tnew_doses\x18\x04 \x01(\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,21 +33,23 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'vaxbook.events.v1.events_pb
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_EVENT']._serialized_start=87
-  _globals['_EVENT']._serialized_end=693
-  _globals['_APPOINTMENTREF']._serialized_start=695
-  _globals['_APPOINTMENTREF']._serialized_end=801
-  _globals['_APPOINTMENTRESERVED']._serialized_start=804
-  _globals['_APPOINTMENTRESERVED']._serialized_end=935
-  _globals['_APPOINTMENTCONFIRMED']._serialized_start=937
-  _globals['_APPOINTMENTCONFIRMED']._serialized_end=1015
-  _globals['_APPOINTMENTCANCELLED']._serialized_start=1017
-  _globals['_APPOINTMENTCANCELLED']._serialized_end=1118
-  _globals['_APPOINTMENTEXPIRED']._serialized_start=1120
-  _globals['_APPOINTMENTEXPIRED']._serialized_end=1212
-  _globals['_APPOINTMENTREJECTED']._serialized_start=1214
-  _globals['_APPOINTMENTREJECTED']._serialized_end=1308
-  _globals['_SLOTCAPACITYCHANGED']._serialized_start=1310
-  _globals['_SLOTCAPACITYCHANGED']._serialized_end=1389
-  _globals['_DOSESTOCKCHANGED']._serialized_start=1391
-  _globals['_DOSESTOCKCHANGED']._serialized_end=1480
+  _globals['_EVENT']._serialized_end=778
+  _globals['_APPOINTMENTREF']._serialized_start=780
+  _globals['_APPOINTMENTREF']._serialized_end=886
+  _globals['_APPOINTMENTRESERVED']._serialized_start=889
+  _globals['_APPOINTMENTRESERVED']._serialized_end=1020
+  _globals['_APPOINTMENTCONFIRMED']._serialized_start=1022
+  _globals['_APPOINTMENTCONFIRMED']._serialized_end=1100
+  _globals['_APPOINTMENTCANCELLED']._serialized_start=1102
+  _globals['_APPOINTMENTCANCELLED']._serialized_end=1219
+  _globals['_APPOINTMENTEXPIRED']._serialized_start=1221
+  _globals['_APPOINTMENTEXPIRED']._serialized_end=1313
+  _globals['_APPOINTMENTREJECTED']._serialized_start=1315
+  _globals['_APPOINTMENTREJECTED']._serialized_end=1409
+  _globals['_APPOINTMENTREVIEWREQUIRED']._serialized_start=1411
+  _globals['_APPOINTMENTREVIEWREQUIRED']._serialized_end=1510
+  _globals['_SLOTCAPACITYCHANGED']._serialized_start=1512
+  _globals['_SLOTCAPACITYCHANGED']._serialized_end=1591
+  _globals['_DOSESTOCKCHANGED']._serialized_start=1593
+  _globals['_DOSESTOCKCHANGED']._serialized_end=1682
 # @@protoc_insertion_point(module_scope)

@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Event(_message.Message):
-    __slots__ = ("event_id", "occur_time", "request_id", "appointment_reserved", "appointment_confirmed", "appointment_cancelled", "appointment_expired", "appointment_rejected", "slot_capacity_changed", "dose_stock_changed")
+    __slots__ = ("event_id", "occur_time", "request_id", "appointment_reserved", "appointment_confirmed", "appointment_cancelled", "appointment_expired", "appointment_rejected", "slot_capacity_changed", "dose_stock_changed", "appointment_review_required")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     OCCUR_TIME_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
@@ -21,6 +21,7 @@ class Event(_message.Message):
     APPOINTMENT_REJECTED_FIELD_NUMBER: _ClassVar[int]
     SLOT_CAPACITY_CHANGED_FIELD_NUMBER: _ClassVar[int]
     DOSE_STOCK_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    APPOINTMENT_REVIEW_REQUIRED_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     occur_time: _timestamp_pb2.Timestamp
     request_id: str
@@ -31,7 +32,8 @@ class Event(_message.Message):
     appointment_rejected: AppointmentRejected
     slot_capacity_changed: SlotCapacityChanged
     dose_stock_changed: DoseStockChanged
-    def __init__(self, event_id: _Optional[str] = ..., occur_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., appointment_reserved: _Optional[_Union[AppointmentReserved, _Mapping]] = ..., appointment_confirmed: _Optional[_Union[AppointmentConfirmed, _Mapping]] = ..., appointment_cancelled: _Optional[_Union[AppointmentCancelled, _Mapping]] = ..., appointment_expired: _Optional[_Union[AppointmentExpired, _Mapping]] = ..., appointment_rejected: _Optional[_Union[AppointmentRejected, _Mapping]] = ..., slot_capacity_changed: _Optional[_Union[SlotCapacityChanged, _Mapping]] = ..., dose_stock_changed: _Optional[_Union[DoseStockChanged, _Mapping]] = ...) -> None: ...
+    appointment_review_required: AppointmentReviewRequired
+    def __init__(self, event_id: _Optional[str] = ..., occur_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., appointment_reserved: _Optional[_Union[AppointmentReserved, _Mapping]] = ..., appointment_confirmed: _Optional[_Union[AppointmentConfirmed, _Mapping]] = ..., appointment_cancelled: _Optional[_Union[AppointmentCancelled, _Mapping]] = ..., appointment_expired: _Optional[_Union[AppointmentExpired, _Mapping]] = ..., appointment_rejected: _Optional[_Union[AppointmentRejected, _Mapping]] = ..., slot_capacity_changed: _Optional[_Union[SlotCapacityChanged, _Mapping]] = ..., dose_stock_changed: _Optional[_Union[DoseStockChanged, _Mapping]] = ..., appointment_review_required: _Optional[_Union[AppointmentReviewRequired, _Mapping]] = ...) -> None: ...
 
 class AppointmentRef(_message.Message):
     __slots__ = ("appointment", "citizen", "slot", "vaccine", "dose_number")
@@ -62,12 +64,14 @@ class AppointmentConfirmed(_message.Message):
     def __init__(self, appointment: _Optional[_Union[AppointmentRef, _Mapping]] = ...) -> None: ...
 
 class AppointmentCancelled(_message.Message):
-    __slots__ = ("appointment", "was_confirmed")
+    __slots__ = ("appointment", "was_confirmed", "reason")
     APPOINTMENT_FIELD_NUMBER: _ClassVar[int]
     WAS_CONFIRMED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     appointment: AppointmentRef
     was_confirmed: bool
-    def __init__(self, appointment: _Optional[_Union[AppointmentRef, _Mapping]] = ..., was_confirmed: _Optional[bool] = ...) -> None: ...
+    reason: str
+    def __init__(self, appointment: _Optional[_Union[AppointmentRef, _Mapping]] = ..., was_confirmed: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class AppointmentExpired(_message.Message):
     __slots__ = ("appointment", "reason")
@@ -84,6 +88,14 @@ class AppointmentRejected(_message.Message):
     appointment: AppointmentRef
     reasons: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, appointment: _Optional[_Union[AppointmentRef, _Mapping]] = ..., reasons: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class AppointmentReviewRequired(_message.Message):
+    __slots__ = ("appointment", "reason")
+    APPOINTMENT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    appointment: AppointmentRef
+    reason: str
+    def __init__(self, appointment: _Optional[_Union[AppointmentRef, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class SlotCapacityChanged(_message.Message):
     __slots__ = ("slot", "old_capacity", "new_capacity")
