@@ -10,30 +10,30 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from vaxbook.appointment.v1 import appointment_pb2 as appt
-from vaxbook.appointment.v1 import appointment_pb2_grpc
-from vaxbook.clinic.v1 import clinic_pb2 as clin
-from vaxbook.clinic.v1 import clinic_pb2_grpc
-from vaxbook.inventory.v1 import inventory_pb2 as inv
-from vaxbook.inventory.v1 import inventory_pb2_grpc
 
 from services import devstack
 from services.common import logs
+from services.common.access import ServiceTokens, WithToken, service_signer
+from services.common.clock import SystemClock
 from services.common.config import SERVICES, Settings
-from services.common.errors import read_error
+from services.common.grpc_clients import channel
+from services.eligibility.config import InsuranceSettings
 from services.migrate import migrate
 from services.seed import seed
+from services.walkthrough import walk_through
 
 log = logging.getLogger("vaxbook")
 
 HEALTH_TIMEOUT_SECONDS = 30.0
+# A valid (Verhoeff-checked) Aadhaar number and phone for the demo citizen.
+DEMO_NATIONAL_ID = "498765432102"
+DEMO_PHONE = "+919800000001"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,10 +42,21 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("up", help="start servers and every service; Ctrl-C stops")
     commands.add_parser("migrate", help="apply database migrations")
     commands.add_parser("seed", help="create the demo country in running services")
-    book = commands.add_parser("book", help="book, confirm and cancel over gRPC")
-    book.add_argument("--citizen", default="demo-citizen", help="citizen id")
-    book.add_argument("--vaccine", default="comirnaty")
+    book = commands.add_parser(
+        "book",
+        help="sign in, hold, check eligibility, confirm and cancel over gRPC, "
+        "then show a refused booking",
+    )
+    book.add_argument(
+        "--national-id", default=DEMO_NATIONAL_ID, help="a valid Aadhaar number"
+    )
+    book.add_argument("--phone", default=DEMO_PHONE, help="where the code goes")
+    book.add_argument("--birth-date", default="1990-05-01", help="YYYY-MM-DD")
     book.add_argument("--region", default="north")
+    book.add_argument(
+        "--allergy", action="append", default=[], help="repeat for several"
+    )
+    book.add_argument("--vaccine", default="comirnaty")
     book.add_argument("--keep", action="store_true", help="do not cancel at the end")
     args = parser.parse_args(argv)
     logs.configure("cli", os.environ.get("VAXBOOK_LOG_LEVEL", "INFO"))
@@ -59,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "seed":
             asyncio.run(_seed(settings))
             return 0
-        return asyncio.run(scripted_booking(settings, args))
+        return asyncio.run(walk_through(settings, args))
     except KeyboardInterrupt:
         return 130
 
@@ -89,6 +100,8 @@ def up() -> int:
     try:
         migrate(endpoints.database_url)
         settings = Settings.from_env()
+        if not os.environ.get("VAXBOOK_INSURANCE_URL"):
+            children.append(_start_insurance_standin(env))
         for name in SERVICES:
             children.append(
                 subprocess.Popen([sys.executable, "-m", f"services.{name}"], env=env)
@@ -104,10 +117,21 @@ def up() -> int:
     return 0
 
 
+def _start_insurance_standin(env: dict[str, str]) -> subprocess.Popen:
+    """The stand-in insurance API, where the eligibility service looks for
+    the insurer by default."""
+    port = urlsplit(InsuranceSettings.from_env().url).port
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.insurance_standin", "--port", str(port)],
+        env=env,
+    )
+
+
 async def _wait_healthy(settings: Settings) -> None:
     for name in SERVICES:
-        async with grpc.aio.insecure_channel(settings.service_addrs[name]) as channel:
-            stub = health_pb2_grpc.HealthStub(channel)
+        address = settings.service_addrs[name]
+        async with grpc.aio.insecure_channel(address) as health_channel:
+            stub = health_pb2_grpc.HealthStub(health_channel)
             await stub.Check(
                 health_pb2.HealthCheckRequest(),
                 timeout=HEALTH_TIMEOUT_SECONDS,
@@ -116,10 +140,16 @@ async def _wait_healthy(settings: Settings) -> None:
 
 
 async def _seed(settings: Settings) -> int:
+    """Seeds as an operator: with a service token, signed with the key the
+    services share."""
+    tokens = ServiceTokens(service_signer(settings, SystemClock()), "cli")
     async with AsyncExitStack() as exits:
         channels = {
             name: await exits.enter_async_context(
-                grpc.aio.insecure_channel(settings.service_addrs[name])
+                channel(
+                    settings.service_addrs[name],
+                    interceptors=[WithToken(tokens.metadata)],
+                )
             )
             for name in ("clinic", "inventory")
         }
@@ -139,6 +169,7 @@ def _print_addresses(settings: Settings, endpoints, slots: int) -> None:
         f"  {'postgresql':<12} {_without_user(endpoints.database_url)}",
         f"  {'redis':<12} {endpoints.redis_url}",
         f"  {'nats':<12} {endpoints.nats_url}",
+        f"  {'insurance':<12} {InsuranceSettings.from_env().url}",
         f"  {'codes':<12} one-time sign-in codes go to {settings.dev_outbox_path}",
         f"  demo country: {slots} slots; try: .venv/bin/vaxbook book",
         "",
@@ -176,113 +207,6 @@ def _stop(children: list[subprocess.Popen]) -> None:
             child.wait(timeout=10)
         except subprocess.TimeoutExpired:
             child.kill()
-
-
-# vaxbook book
-
-
-async def scripted_booking(settings: Settings, args) -> int:
-    """Finds a slot, shows availability, holds, confirms and cancels."""
-    async with AsyncExitStack() as exits:
-        channel = {
-            name: await exits.enter_async_context(
-                grpc.aio.insecure_channel(settings.service_addrs[name])
-            )
-            for name in SERVICES
-        }
-        clinics = clinic_pb2_grpc.ClinicServiceStub(channel["clinic"])
-        inventory = inventory_pb2_grpc.InventoryServiceStub(channel["inventory"])
-        appointments = appointment_pb2_grpc.AppointmentServiceStub(
-            channel["appointment"]
-        )
-        try:
-            return await _book(clinics, inventory, appointments, args)
-        except grpc.aio.AioRpcError as error:
-            details = read_error(error)
-            print(f"refused: {details.code.name} {details.reason}: {details.message}")
-            return 1
-
-
-async def _book(clinics, inventory, appointments, args) -> int:
-    slot = await _next_open_slot(clinics, args.region, args.vaccine)
-    if slot is None:
-        print(f"no open slot offers {args.vaccine} in region {args.region}")
-        return 1
-    print(f"1. slot        {slot.name} starting {slot.start_time.ToJsonString()}")
-    await _show_availability(inventory, slot.name, args.vaccine, "2. availability")
-
-    reserved = await appointments.ReserveAppointment(
-        appt.ReserveAppointmentRequest(
-            citizen=f"citizens/{args.citizen}",
-            slot=slot.name,
-            vaccine=args.vaccine,
-            dose_number=1,
-            request_id=uuid.uuid4().hex,
-        ),
-        timeout=5,
-    )
-    print(
-        f"3. hold        {reserved.name} {_state(reserved)} until "
-        f"{reserved.hold_expire_time.ToJsonString()}"
-    )
-    await _show_availability(inventory, slot.name, args.vaccine, "   availability")
-
-    confirmed = await appointments.ConfirmAppointment(
-        appt.ConfirmAppointmentRequest(name=reserved.name, request_id=uuid.uuid4().hex),
-        timeout=5,
-    )
-    print(f"4. confirm     {confirmed.name} {_state(confirmed)}")
-    await _show_availability(inventory, slot.name, args.vaccine, "   availability")
-    if args.keep:
-        return 0
-
-    cancelled = await appointments.CancelAppointment(
-        appt.CancelAppointmentRequest(name=reserved.name, request_id=uuid.uuid4().hex),
-        timeout=5,
-    )
-    print(f"5. cancel      {cancelled.name} {_state(cancelled)}")
-    await _show_availability(inventory, slot.name, args.vaccine, "   availability")
-    return 0
-
-
-async def _next_open_slot(clinics, region: str, vaccine: str) -> clin.Slot | None:
-    """The earliest slot that has not started yet, or ``None``."""
-    now = datetime.now(UTC)
-    token = ""
-    while True:
-        page = await clinics.ListSlots(
-            clin.ListSlotsRequest(
-                parent="clinics/-",
-                region=region,
-                vaccine=vaccine,
-                page_size=100,
-                page_token=token,
-            ),
-            timeout=5,
-        )
-        for slot in page.slots:
-            if slot.start_time.ToDatetime(tzinfo=UTC) > now:
-                return slot
-        if not page.next_page_token:
-            return None
-        token = page.next_page_token
-
-
-async def _show_availability(inventory, slot: str, vaccine: str, label: str) -> None:
-    counts = await inventory.GetAvailability(
-        inv.GetAvailabilityRequest(slot=slot, vaccine=vaccine), timeout=5
-    )
-    print(
-        f"{label:<14} seats free {counts.seats.free}/{counts.seats.total} "
-        f"(held {counts.seats.held}, committed {counts.seats.committed}); "
-        f"{vaccine} doses free {counts.doses.free}/{counts.doses.total}"
-    )
-
-
-def _state(appointment: appt.Appointment) -> str:
-    return appt.AppointmentState.Name(appointment.state).removeprefix(
-        "APPOINTMENT_STATE_"
-    )
 
 
 if __name__ == "__main__":

@@ -59,6 +59,8 @@ def settings(servers: Endpoints, database_url: str) -> Settings:
         key_prefix=f"vbtest-{RUN_ID}",
         event_prefix=f"vbtest-{RUN_ID}",
         hold_ttl_seconds=300,
+        # One-time codes land here, where tests of the command line read them.
+        dev_outbox_path=str(Path(tempfile.mkdtemp(prefix="vaxbook-codes-")) / "codes"),
     )
 
 

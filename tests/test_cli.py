@@ -1,25 +1,37 @@
 """The ``vaxbook`` command line against the in-process mesh: the demo country
-seeds once, and the scripted booking walks hold, confirm and cancel."""
+seeds once, and ``vaxbook book`` walks sign-in, hold, eligibility, confirm
+and cancel, then shows a refused booking with its reasons."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import random
 import re
 
 import pytest
+from stdnum import verhoeff
 from vaxbook.appointment.v1 import appointment_pb2 as appt
 from vaxbook.clinic.v1 import clinic_pb2 as clin
 
-from services.cli import scripted_booking
 from services.common.config import SERVICES, Settings
 from services.seed import DAYS, SLOTS_PER_DAY, seed
+from services.walkthrough import walk_through
 from tests.mesh import new_id
 
-# Only the seeded Hillcrest clinic offers this vaccine in this region, so the
+# Only the seeded Harbour clinic offers this vaccine in this region, so the
 # booking finds a seeded slot whatever other tests created.
-REGION, VACCINE = "east", "nuvaxovid"
-STEPS = ("1. slot", "2. availability", "3. hold", "4. confirm", "5. cancel")
+REGION, VACCINE = "south", "comirnaty"
+STEPS = (
+    "1. signed",
+    "2. record",
+    "3. slot",
+    "4. hold",
+    "5. confirm",
+    "6. cancel",
+    "7. dependant",
+    "8. refused",
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +57,17 @@ def mesh_settings(mesh, settings: Settings) -> Settings:
     )
 
 
-def booking_args(citizen: str, keep: bool = False) -> argparse.Namespace:
+def booking_args(keep: bool = False) -> argparse.Namespace:
+    """A new citizen each time: a fresh valid national ID and phone."""
+    body = f"{random.randrange(2, 10)}{random.randrange(10**10):010d}"
     return argparse.Namespace(
-        citizen=citizen, vaccine=VACCINE, region=REGION, keep=keep
+        national_id=body + verhoeff.calc_check_digit(body),
+        phone=f"+9198{random.randrange(10**8):08d}",
+        birth_date="1990-05-01",
+        region=REGION,
+        allergy=[],
+        vaccine=VACCINE,
+        keep=keep,
     )
 
 
@@ -70,51 +90,56 @@ async def count_clinics(mesh) -> int:
         request.page_token = page.next_page_token
 
 
-async def test_scripted_booking_holds_confirms_and_cancels(
+def citizen_of(output: str) -> str:
+    return re.search(r"1\. signed in\s+(citizens/\w+)", output)[1]
+
+
+async def test_book_walks_from_sign_in_to_cancel_then_shows_a_refusal(
     mesh, seeded, mesh_settings, capsys
 ):
-    citizen = new_id()
-
-    exit_code = await scripted_booking(mesh_settings, booking_args(citizen))
+    exit_code = await walk_through(mesh_settings, booking_args())
 
     output = capsys.readouterr().out
     steps = step_lines(output)
     assert exit_code == 0, output
     assert step_names(steps) == list(STEPS)
-    assert "PENDING" in steps[2]
-    assert "CONFIRMED" in steps[3]
-    assert "CANCELLED" in steps[4]
+    assert "PENDING; eligibility PASSED" in steps[3]
+    assert "CONFIRMED" in steps[4]
+    assert "CANCELLED" in steps[5]
+    assert "REJECTED; eligibility FAILED" in steps[7]
+    assert "TOO_YOUNG: " in output
     assert "held 1, committed 0" in output
     assert "held 0, committed 1" in output
+    # After the refusal the seat is free again.
+    assert output.rstrip().splitlines()[-1].split("(held ")[1].startswith("0,")
     listed = await mesh.appointments.ListAppointments(
-        appt.ListAppointmentsRequest(parent=f"citizens/{citizen}")
+        appt.ListAppointmentsRequest(parent=citizen_of(output))
     )
     assert [a.state for a in listed.appointments] == [appt.APPOINTMENT_STATE_CANCELLED]
 
 
-async def test_scripted_booking_with_keep_stops_after_confirming(
+async def test_book_with_keep_leaves_the_appointment_confirmed(
     mesh, seeded, mesh_settings, capsys
 ):
-    citizen = new_id()
+    exit_code = await walk_through(mesh_settings, booking_args(keep=True))
 
-    exit_code = await scripted_booking(mesh_settings, booking_args(citizen, keep=True))
-
-    steps = step_lines(capsys.readouterr().out)
-    assert exit_code == 0
-    assert step_names(steps) == list(STEPS[:4])
+    output = capsys.readouterr().out
+    steps = step_lines(output)
+    assert exit_code == 0, output
+    assert "6. cancel" not in step_names(steps)
     listed = await mesh.appointments.ListAppointments(
-        appt.ListAppointmentsRequest(parent=f"citizens/{citizen}")
+        appt.ListAppointmentsRequest(parent=citizen_of(output))
     )
     assert [a.state for a in listed.appointments] == [appt.APPOINTMENT_STATE_CONFIRMED]
 
 
-async def test_scripted_booking_without_a_matching_slot_says_so_and_fails(
+async def test_book_without_a_matching_slot_says_so_and_fails(
     mesh, seeded, mesh_settings, capsys
 ):
-    args = booking_args(new_id())
+    args = booking_args()
     args.region = f"nowhere-{new_id()[:8]}"
 
-    exit_code = await scripted_booking(mesh_settings, args)
+    exit_code = await walk_through(mesh_settings, args)
 
     assert exit_code == 1
     assert f"no open slot offers {VACCINE} in region {args.region}" in (
