@@ -16,15 +16,21 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import grpc
+from vaxbook.appointment.v1 import appointment_pb2 as appt
 from vaxbook.appointment.v1 import appointment_pb2_grpc
 from vaxbook.clinic.v1 import clinic_pb2 as clin
 
 from bench.echo_server import METHOD as ECHO_METHOD
+from bench.scenarios import bench_tokens
 from bench.window import Window
+from services.common.access import token_channel
 from tests.mesh import reserve_request
 
 ECHO = "echo"
 RESERVE = "reserve"
+# A whole booking: reserve (the hold and eligibility side by side), then
+# confirm; one call in the counts.
+BOOKING = "booking"
 ECHO_PAYLOAD = b"vaxbook-bench-" + bytes(50)
 # Beyond the window and the last call's deadline, before a run counts as hung.
 HANG_MARGIN_SECONDS = 5.0
@@ -42,6 +48,8 @@ class LoadPlan:
     max_calls: int
     call_timeout_seconds: float = 5.0
     slots: tuple[clin.Slot, ...] = ()
+    # People with patient records to book for, one per call.
+    citizens: tuple[str, ...] = ()
 
 
 @dataclass
@@ -71,7 +79,11 @@ def run_load(plan: LoadPlan) -> LoadResult:
 
 
 async def _drive(plan: LoadPlan) -> LoadResult:
-    async with grpc.aio.insecure_channel(plan.address) as channel:
+    if plan.kind == ECHO:
+        channel = grpc.aio.insecure_channel(plan.address)
+    else:
+        channel = token_channel(plan.address, bench_tokens())
+    async with channel:
         await asyncio.wait_for(channel.channel_ready(), plan.call_timeout_seconds)
         call = _call_for(plan, channel)
         result = LoadResult()
@@ -111,11 +123,28 @@ def _call_for(plan: LoadPlan, channel: grpc.aio.Channel):
     if plan.kind == ECHO:
         echo = channel.unary_unary(ECHO_METHOD)
         return lambda: echo(ECHO_PAYLOAD, timeout=timeout)
-    if plan.kind == RESERVE:
-        stub = appointment_pb2_grpc.AppointmentServiceStub(channel)
-        slots = itertools.cycle(plan.slots)
-        # Each call books a new citizen, so no reservation clashes with another.
-        return lambda: stub.ReserveAppointment(
-            reserve_request(next(slots)), timeout=timeout
+    stub = appointment_pb2_grpc.AppointmentServiceStub(channel)
+    slots = itertools.cycle(plan.slots)
+    # Each call books a new citizen, so no reservation clashes with another.
+    citizens = iter(plan.citizens)
+
+    def reserve():
+        request = reserve_request(next(slots), next(citizens))
+        return stub.ReserveAppointment(request, timeout=timeout)
+
+    async def book():
+        reserved = await reserve()
+        await stub.ConfirmAppointment(
+            appt.ConfirmAppointmentRequest(
+                name=reserved.name, request_id=f"confirm-{reserved.name}"
+            ),
+            timeout=timeout,
         )
-    raise ValueError(f"unknown load kind {plan.kind!r}; use {ECHO!r} or {RESERVE!r}")
+
+    if plan.kind == RESERVE:
+        return reserve
+    if plan.kind == BOOKING:
+        return book
+    raise ValueError(
+        f"unknown load kind {plan.kind!r}; use {ECHO!r}, {RESERVE!r} or {BOOKING!r}"
+    )

@@ -1,4 +1,5 @@
-"""The processes under test: the echo server and the three vaxbook services.
+"""The processes under test: the echo server, the stand-in insurance API and
+the vaxbook services.
 
 Each runs as a child process in a session of its own, logging to a file. A
 process counts as started once the standard gRPC health check says SERVING;
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
+import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench import REPO_ROOT, BenchError
@@ -44,12 +46,14 @@ class ServiceEnvironment:
     key_prefix: str
     grpc_ports: Mapping[str, int]
     metrics_ports: Mapping[str, int]
+    insurance_port: int
 
     @classmethod
     def on_free_ports(
         cls, database_url: str, redis_url: str, nats_url: str, key_prefix: str
     ) -> ServiceEnvironment:
-        """Settings for a run whose gRPC and metrics ports are all free ones."""
+        """Settings for a run whose gRPC, metrics and insurance ports are all
+        free ones."""
         return cls(
             database_url,
             redis_url,
@@ -57,7 +61,12 @@ class ServiceEnvironment:
             key_prefix,
             grpc_ports={name: free_port() for name in SERVICES},
             metrics_ports={name: free_port() for name in SERVICES},
+            insurance_port=free_port(),
         )
+
+    @property
+    def insurance_url(self) -> str:
+        return f"http://{HOST}:{self.insurance_port}"
 
     def address(self, service: str) -> str:
         return f"{HOST}:{self.grpc_ports[service]}"
@@ -68,6 +77,7 @@ class ServiceEnvironment:
             "VAXBOOK_REDIS_URL": self.redis_url,
             "VAXBOOK_NATS_URL": self.nats_url,
             "VAXBOOK_KEY_PREFIX": self.key_prefix,
+            "VAXBOOK_INSURANCE_URL": self.insurance_url,
             "VAXBOOK_LOG_LEVEL": "WARNING",
         }
         for name in SERVICES:
@@ -176,7 +186,7 @@ def echo_server(log_dir: Path) -> ChildProcess:
 def vaxbook_services(
     environment: ServiceEnvironment, log_dir: Path
 ) -> list[ChildProcess]:
-    """The three services, inventory first, all told where the others are."""
+    """Every service, all told where the others are."""
     return [
         ChildProcess(
             name,
@@ -185,8 +195,41 @@ def vaxbook_services(
             log_dir / f"{name}.log",
             environment.variables(),
         )
-        for name in ("inventory", "clinic", "appointment")
+        for name in SERVICES
     ]
+
+
+class HttpChildProcess(ChildProcess):
+    """A child process serving HTTP; started once ``ready_path`` answers."""
+
+    def __init__(self, *args, ready_path: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.ready_path = ready_path
+
+    async def wait_serving(self, timeout_seconds: float = STARTUP_TIMEOUT_SECONDS):
+        deadline = time.monotonic() + timeout_seconds
+        url = f"http://{self.address}{self.ready_path}"
+        async with httpx.AsyncClient(timeout=HEALTH_CALL_TIMEOUT_SECONDS) as client:
+            while not await _answers(client, url):
+                if self.exit_code is not None:
+                    raise self.failure(f"exited with status {self.exit_code}")
+                if time.monotonic() > deadline:
+                    raise self.failure(f"not answering within {timeout_seconds:g} s")
+                await asyncio.sleep(POLL_INTERVAL_SECONDS)
+        log.info("%s serving on %s", self.name, self.address)
+
+
+def insurance_standin(environment: ServiceEnvironment, log_dir: Path) -> ChildProcess:
+    """The stand-in insurance API, answering at once and always up."""
+    port = environment.insurance_port
+    return HttpChildProcess(
+        "insurance",
+        ["services.insurance_standin", "--host", HOST, "--port", str(port)],
+        f"{HOST}:{port}",
+        log_dir / "insurance.log",
+        environment.variables(),
+        ready_path="/admin/stats",
+    )
 
 
 def stop_all(processes: list[ChildProcess]) -> list[ChildProcess]:
@@ -206,6 +249,13 @@ def stop_all(processes: list[ChildProcess]) -> list[ChildProcess]:
         if code != 0:
             troubled.append(process)
     return troubled
+
+
+async def _answers(client: httpx.AsyncClient, url: str) -> bool:
+    try:
+        return (await client.get(url)).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 async def _serving(stub: health_pb2_grpc.HealthStub) -> bool:

@@ -14,6 +14,8 @@ FIGURES = (
     "echo_rps",
     "reserve_rps",
     "reserve_to_echo",
+    "booking_rps",
+    "booking_to_echo",
     "hot_slot_redis_holds_per_s",
     "hot_slot_db_holds_per_s",
     "redis_to_db_hot_slot",
@@ -41,6 +43,7 @@ def targets(contention_seats: int) -> dict[str, Target]:
         target.figure: target
         for target in (
             Target("reserve_to_echo", ">=", 0.5),
+            Target("booking_to_echo", ">=", 0.2),
             Target("redis_to_db_hot_slot", ">=", 3),
             Target("oversold", "=", 0),
             Target("contention_pending", "=", contention_seats),

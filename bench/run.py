@@ -3,9 +3,13 @@
 What it measures, against real PostgreSQL and Redis and a fresh database:
 
 - ``echo_rps``: unary calls a second to a bare ``grpc.aio`` echo server, and
-  ``reserve_rps``: ``ReserveAppointment`` calls a second through the inventory,
-  clinic and appointment service processes, both driven by the same load
-  generator; ``reserve_to_echo`` is their ratio (target at least 0.5).
+  ``reserve_rps``: ``ReserveAppointment`` calls a second through the service
+  processes (the hold and the eligibility check included), both driven by the
+  same load generator; ``reserve_to_echo`` is their ratio (target at least
+  0.5).
+- ``booking_rps``: whole bookings a second, each a reserve then a confirm of a
+  plainly eligible citizen; ``booking_to_echo`` is its ratio to ``echo_rps``
+  (target at least 0.2).
 - ``hot_slot_redis_holds_per_s`` and ``hot_slot_db_holds_per_s``: holds a
   second on one slot against the inventory engine in process, on the Redis
   and on the PostgreSQL path; ``redis_to_db_hot_slot`` is their ratio (target
@@ -39,11 +43,12 @@ from vaxbook.clinic.v1 import clinic_pb2 as clin
 from bench import BenchError
 from bench.checks import OversellCheck, UsedSlot
 from bench.hot_slot import HotSlotPlan, measure_hot_slot
-from bench.load import ECHO, RESERVE, LoadPlan, LoadResult, measure
+from bench.load import BOOKING, ECHO, RESERVE, LoadPlan, LoadResult, measure
 from bench.processes import (
     ChildProcess,
     ServiceEnvironment,
     echo_server,
+    insurance_standin,
     stop_all,
     vaxbook_services,
 )
@@ -59,6 +64,7 @@ from bench.scenarios import (
 from services.common.db import create_engine
 from services.devstack import Endpoints, create_database, drop_database, resolve_servers
 from services.migrate import migrate
+from tests.mesh import bookers
 
 log = logging.getLogger("vaxbook.bench")
 
@@ -77,6 +83,9 @@ class Parameters:
     reserve_clinics: int = 4
     reserve_slots_per_clinic: int = 8
     reserve_slot_capacity: int = 1000
+    # People with patient records made before each load run, one per call;
+    # more than the run can book.
+    citizens_per_run: int = 3000
     contention_seats: int = 20
     contention_citizens: int = 500
     hot_slot_tasks: int = 64
@@ -142,7 +151,11 @@ def _run(parameters: Parameters) -> dict:
         )
         cleanup.callback(_delete_keys, endpoints.redis_url, environment.key_prefix)
         echo = echo_server(work_dir)
-        processes = [echo, *vaxbook_services(environment, work_dir)]
+        processes = [
+            echo,
+            insurance_standin(environment, work_dir),
+            *vaxbook_services(environment, work_dir),
+        ]
         cleanup.callback(_stop, processes)
         for process in processes:
             process.start()
@@ -229,7 +242,8 @@ class _Scenarios:
         echo = await self._load(
             ECHO, echo_address, max_calls=self.parameters.echo_max_calls
         )
-        reserve = await self._reserve()
+        reserve = await self._booked(RESERVE)
+        booking = await self._booked(BOOKING)
         contention = await self._contention()
         redis_rate = await self._hot_slot(use_redis=True)
         db_rate = await self._hot_slot(use_redis=False)
@@ -237,6 +251,8 @@ class _Scenarios:
             "echo_rps": round(echo.calls_per_second, 1),
             "reserve_rps": round(reserve.calls_per_second, 1),
             "reserve_to_echo": _ratio(reserve.calls_per_second, echo.calls_per_second),
+            "booking_rps": round(booking.calls_per_second, 1),
+            "booking_to_echo": _ratio(booking.calls_per_second, echo.calls_per_second),
             "hot_slot_redis_holds_per_s": round(redis_rate, 1),
             "hot_slot_db_holds_per_s": round(db_rate, 1),
             "redis_to_db_hot_slot": _ratio(redis_rate, db_rate),
@@ -253,6 +269,7 @@ class _Scenarios:
         address: str,
         max_calls: int,
         slots: Sequence[clin.Slot] = (),
+        citizens: Sequence[str] = (),
     ) -> LoadResult:
         parameters = self.parameters
         plan = LoadPlan(
@@ -263,6 +280,7 @@ class _Scenarios:
             duration_seconds=parameters.duration_seconds,
             max_calls=max_calls,
             slots=tuple(slots),
+            citizens=tuple(citizens),
         )
         log.info(
             "%s load: %d workers for %g s", kind, plan.workers, plan.duration_seconds
@@ -272,7 +290,8 @@ class _Scenarios:
         log.info("%s: %.1f calls/s", kind, result.calls_per_second)
         return result
 
-    async def _reserve(self) -> LoadResult:
+    async def _booked(self, kind: str) -> LoadResult:
+        """Reserves (or books whole) for new citizens across fresh slots."""
         parameters = self.parameters
         slots = await open_slots(
             self.mesh,
@@ -280,10 +299,18 @@ class _Scenarios:
             parameters.reserve_slots_per_clinic,
             parameters.reserve_slot_capacity,
         )
+        log.info("%s: making %d patient records", kind, parameters.citizens_per_run)
+        citizens = await bookers(self.mesh, parameters.citizens_per_run)
         seats = len(slots) * parameters.reserve_slot_capacity
         address = self.environment.address("appointment")
-        result = await self._load(RESERVE, address, max_calls=seats, slots=slots)
-        await self._check("reserve", used_by_appointments(slots))
+        result = await self._load(
+            kind,
+            address,
+            max_calls=min(seats, len(citizens)),
+            slots=slots,
+            citizens=citizens,
+        )
+        await self._check(kind, used_by_appointments(slots))
         return result
 
     async def _contention(self) -> int:

@@ -19,10 +19,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services import devstack
 from services.common import logs
-from services.common.access import ServiceTokens, WithToken, service_signer
+from services.common.access import ServiceTokens, service_signer, token_channel
 from services.common.clock import SystemClock
 from services.common.config import SERVICES, Settings
-from services.common.grpc_clients import channel
 from services.eligibility.config import InsuranceSettings
 from services.migrate import migrate
 from services.seed import seed
@@ -142,14 +141,11 @@ async def _wait_healthy(settings: Settings) -> None:
 async def _seed(settings: Settings) -> int:
     """Seeds as an operator: with a service token, signed with the key the
     services share."""
-    tokens = ServiceTokens(service_signer(settings, SystemClock()), "cli")
+    tokens = ServiceTokens(service_signer(settings.service_key, SystemClock()), "cli")
     async with AsyncExitStack() as exits:
         channels = {
             name: await exits.enter_async_context(
-                channel(
-                    settings.service_addrs[name],
-                    interceptors=[WithToken(tokens.metadata)],
-                )
+                token_channel(settings.service_addrs[name], tokens)
             )
             for name in ("clinic", "inventory")
         }

@@ -28,7 +28,7 @@ from vaxbook.patient.v1 import patient_pb2_grpc
 from services.appointment import app as appointment_app
 from services.auth import app as auth_app
 from services.clinic import app as clinic_app
-from services.common.access import ServiceTokens, WithToken, service_signer
+from services.common.access import ServiceTokens, service_signer, token_channel
 from services.common.auth import Principal, Role, bearer
 from services.common.clock import FakeClock, to_timestamp
 from services.common.config import Settings
@@ -56,9 +56,8 @@ class Mesh:
     def channel(self, service: str) -> grpc.aio.Channel:
         """A channel whose calls carry a service token unless they pass
         their own ``authorization`` metadata."""
-        ch = channel(
-            f"127.0.0.1:{self.servers[service].port}",
-            interceptors=[WithToken(self.service_tokens.metadata)],
+        ch = token_channel(
+            f"127.0.0.1:{self.servers[service].port}", self.service_tokens
         )
         self.channels.append(ch)
         return ch
@@ -113,7 +112,8 @@ async def start_mesh(
 ) -> Mesh:
     """Starts every service, each told where the others are; auth first, as
     the others fetch its signing keys."""
-    mesh = Mesh(clock, ServiceTokens(service_signer(settings, clock), "tests"))
+    tokens = ServiceTokens(service_signer(settings.service_key, clock), "tests")
+    mesh = Mesh(clock, tokens)
     # Ports are chosen up front: services call each other both ways.
     ports = {name: _free_port() for name in _ORDER}
     settings = dataclasses.replace(

@@ -283,7 +283,7 @@ async def test_a_bad_token_is_refused_by_the_appointment_service(
 
 
 async def test_the_service_key_cannot_vouch_for_a_citizen(mesh, settings):
-    signer = service_signer(settings, mesh.clock)
+    signer = service_signer(settings.service_key, mesh.clock)
     citizen = await booker(mesh)
     token = signer.mint(Principal(f"citizens/{citizen}", Role.CITIZEN)).token
 

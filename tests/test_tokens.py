@@ -74,6 +74,15 @@ def test_a_token_is_refused_once_it_has_expired(signer, verifier, clock):
     assert refusal(verifier, token).reason == "TOKEN_EXPIRED"
 
 
+def test_a_verified_token_is_refused_once_its_key_is_retired(signer, verifier):
+    token = signer.mint(CITIZEN).token
+    assert verifier.verify(token) == CITIZEN
+
+    verifier.replace_keys({})
+
+    assert refusal(verifier, token).reason == "UNKNOWN_SIGNING_KEY"
+
+
 def test_a_token_signed_by_another_key_under_a_trusted_key_id_is_refused(
     verifier, clock
 ):

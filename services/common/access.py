@@ -45,9 +45,10 @@ KEY_FETCH_TIMEOUT_SECONDS = 2.0
 SERVICE_TOKEN_RENEW_SECONDS = 60
 
 
-def service_signer(settings: Settings, clock: Clock) -> TokenSigner:
-    """The signer of service tokens, derived from ``VAXBOOK_SERVICE_KEY``."""
-    seed = hashlib.sha256(b"vaxbook service key\0" + settings.service_key.encode())
+def service_signer(service_key: str, clock: Clock) -> TokenSigner:
+    """The signer of service tokens, derived from the ``VAXBOOK_SERVICE_KEY``
+    secret."""
+    seed = hashlib.sha256(b"vaxbook service key\0" + service_key.encode())
     private = Ed25519PrivateKey.from_private_bytes(seed.digest())
     raw_public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     key_id = "service-" + hashlib.sha256(raw_public).hexdigest()[:16]
@@ -89,6 +90,12 @@ class WithToken(grpc.aio.UnaryUnaryClientInterceptor):
         return await continuation(client_call_details, request)
 
 
+def token_channel(address: str, tokens: ServiceTokens) -> grpc.aio.Channel:
+    """A channel whose calls carry ``tokens``' service token unless they pass
+    their own ``authorization`` metadata."""
+    return channel(address, interceptors=[WithToken(tokens.metadata)])
+
+
 class ServiceAccess:
     """One service's verifier, its service tokens and its key reloading."""
 
@@ -99,7 +106,7 @@ class ServiceAccess:
         service: str,
         auth_keys: Callable[[], Mapping[str, Ed25519PublicKey]] | None = None,
     ) -> None:
-        signer = service_signer(settings, clock)
+        signer = service_signer(settings.service_key, clock)
         self.clock = clock
         self.tokens = ServiceTokens(signer, service)
         self.verifier = TokenVerifier(
@@ -140,7 +147,7 @@ class ServiceAccess:
 
     def channel(self, address: str) -> grpc.aio.Channel:
         """A channel to another service whose calls carry a service token."""
-        made = channel(address, interceptors=[WithToken(self.tokens.metadata)])
+        made = token_channel(address, self.tokens)
         self._channels.append(made)
         return made
 

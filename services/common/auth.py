@@ -37,6 +37,9 @@ ACCESS_TOKEN_TTL_SECONDS = 900
 SERVICE_TOKEN_TTL_SECONDS = 300
 # Tolerated difference between the clocks of the signer and the verifier.
 CLOCK_SKEW_SECONDS = 30
+# Verified tokens remembered per verifier, so a reused token costs no second
+# signature check.
+VERIFIED_CACHE_SIZE = 10_000
 
 # Calls anyone may make: health checks and server reflection.
 _ALWAYS_PUBLIC = ("/grpc.health.v1.Health/", "/grpc.reflection.")
@@ -169,6 +172,8 @@ class TokenVerifier:
         service_keys: Mapping[str, Ed25519PublicKey] | None = None,
     ) -> None:
         self.public_keys = dict(public_keys)
+        # Tokens whose signature verified, oldest first, with their claims.
+        self._verified: dict[str, tuple[Principal, dict]] = {}
         # Keys the services sign their own calls with: trusted for the
         # ``service`` role only, so they cannot vouch for a citizen or staff.
         self.service_keys = dict(service_keys or {})
@@ -179,8 +184,26 @@ class TokenVerifier:
     def replace_keys(self, public_keys: Mapping[str, Ed25519PublicKey]) -> None:
         """Trusts exactly these keys from now on; retired keys are left out."""
         self.public_keys = dict(public_keys)
+        self._verified.clear()
 
     def verify(self, token: str) -> Principal:
+        """The principal ``token`` speaks for; raises :class:`AuthError`.
+
+        A token that verified before is not checked again, only its expiry:
+        callers reuse their tokens for many calls, and the signature check is
+        the costly part of a call's admission."""
+        known = self._verified.get(token)
+        if known is not None:
+            principal, claims = known
+            self._check_expiry(claims)
+            return principal
+        principal, claims = self._verify_signed(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.pop(next(iter(self._verified)))
+        self._verified[token] = (principal, claims)
+        return principal
+
+    def _verify_signed(self, token: str) -> tuple[Principal, dict]:
         key_id = _key_id(token)
         key = self.public_keys.get(key_id) or self.service_keys.get(key_id)
         if key is None:
@@ -199,7 +222,7 @@ class TokenVerifier:
             raise _invalid("the token's role is not one this system knows") from None
         if key_id in self.service_keys and principal.role is not Role.SERVICE:
             raise _invalid("a service key may only sign service tokens")
-        return principal
+        return principal, claims
 
     def _decode(self, token: str, key: Ed25519PublicKey) -> dict:
         try:
