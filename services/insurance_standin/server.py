@@ -12,7 +12,7 @@ import uvicorn
 from services.insurance_standin.app import Standin, create_app
 
 
-class _EmbeddedServer(uvicorn.Server):
+class HostedServer(uvicorn.Server):
     """A uvicorn server that leaves signal handling to the host process."""
 
     @contextmanager
@@ -52,7 +52,7 @@ async def start_standin(
         log_config=None,
         access_log=False,
     )
-    server = _EmbeddedServer(config)
+    server = HostedServer(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
