@@ -199,23 +199,24 @@ class AppointmentStore:
     async def _update(
         self, condition, was_confirmed: bool = False, **values
     ) -> list[AppointmentRow]:
+        statement = (
+            update(appointments)
+            .where(condition)
+            .values(**values)
+            .returning(*appointments.c)
+        )
+        announced = "state" in values or values.get("review_required") is True
+        if not announced:
+            # Bookkeeping with no event: one statement, no transaction.
+            async with self.single.connect() as conn:
+                return [AppointmentRow(*row) for row in await conn.execute(statement)]
         async with self.engine.begin() as conn:
-            rows = [
-                AppointmentRow(*row)
-                for row in await conn.execute(
-                    update(appointments)
-                    .where(condition)
-                    .values(**values)
-                    .returning(*appointments.c)
-                )
-            ]
-            events = []
+            rows = [AppointmentRow(*row) for row in await conn.execute(statement)]
             if "state" in values:
                 events = [self.events.ended(row, was_confirmed) for row in rows]
-            elif values.get("review_required") is True:
+            else:
                 events = [self.events.review_required(row) for row in rows]
-            if events:
-                await write_events(
-                    conn, outbox, [e for e in events if e], values["update_time"]
-                )
+            await write_events(
+                conn, outbox, [e for e in events if e], values["update_time"]
+            )
         return rows

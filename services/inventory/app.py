@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from vaxbook.inventory.v1 import inventory_pb2, inventory_pb2_grpc
 
+from services.common.access import ServiceAccess
 from services.common.clock import Clock, SystemClock
 from services.common.config import Settings
 from services.common.db import create_engine
@@ -11,7 +12,7 @@ from services.common.jobs import PeriodicJob
 from services.common.server import Registration
 from services.inventory import redis_gate
 from services.inventory.inventory import Inventory
-from services.inventory.servicer import InventoryServicer
+from services.inventory.servicer import ACCESS_POLICY, InventoryServicer
 from services.inventory.store import InventoryStore
 
 CLEANUP_INTERVAL_SECONDS = 5.0
@@ -19,12 +20,14 @@ CLEANUP_INTERVAL_SECONDS = 5.0
 
 async def build(settings: Settings, clock: Clock | None = None):
     """The inventory registration and its shutdown hooks."""
+    clock = clock or SystemClock()
     engine = create_engine(settings.database_url)
+    access = await ServiceAccess.start(settings, clock, "inventory")
     client = redis_gate.connect(settings.redis_url)
     inventory = Inventory(
         InventoryStore(engine),
         redis_gate.RedisGate(client, settings.key_prefix),
-        clock or SystemClock(),
+        clock,
     )
     await inventory.start()
     cleanup = PeriodicJob(
@@ -36,6 +39,7 @@ async def build(settings: Settings, clock: Clock | None = None):
 
     async def close() -> None:
         await cleanup.stop()
+        await access.close()
         await inventory.close()
         await client.aclose()
         await engine.dispose()
@@ -44,5 +48,6 @@ async def build(settings: Settings, clock: Clock | None = None):
         inventory_pb2.DESCRIPTOR.services_by_name["InventoryService"].full_name,
         inventory_pb2_grpc.add_InventoryServiceServicer_to_server,
         InventoryServicer(inventory),
+        interceptors=[access.interceptor(ACCESS_POLICY)],
     )
     return [registration], [close]

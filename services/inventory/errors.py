@@ -37,6 +37,16 @@ class InventoryError(DomainError):
         )
 
     @classmethod
+    def hold_store_unavailable(cls, hold: str) -> InventoryError:
+        return cls(
+            "HOLD_STORE_UNAVAILABLE",
+            f"hold {hold} is kept in Redis, which is not answering; "
+            f"retry with the same request id shortly",
+            code=grpc.StatusCode.UNAVAILABLE,
+            metadata={"hold": hold},
+        )
+
+    @classmethod
     def below_committed(cls, what: str, name: str, committed: int) -> InventoryError:
         return cls(
             "BELOW_COMMITTED",

@@ -1,4 +1,4 @@
-"""Holds, commits and releases: Redis first, PostgreSQL always.
+"""Holds, extensions, commits and releases: Redis first, PostgreSQL always.
 
 Redis is the fast gate while it answers. When it does not, holds are taken on
 PostgreSQL with guarded row updates; a recovery task waits for Redis, rebuilds
@@ -236,6 +236,47 @@ class Inventory:
         except RedisUnavailable:
             self._lose_redis("hold lookup failed")
             return None
+
+    async def extend_hold(
+        self, clinic_id: str, hold_id: str, expires_at: datetime
+    ) -> HoldRow:
+        """Moves a live hold's expiry to ``expires_at``; never earlier.
+
+        PostgreSQL answers for the holds it knows: it refuses ended ones, and
+        extends database-path holds, whose copy in Redis follows. Any other
+        hold lives only in Redis; while Redis does not answer, its expiry is
+        unknown, so the extension is refused as unavailable, not guessed.
+        """
+        now = self.clock.now()
+        hold = HOLD.format(clinic=clinic_id, hold=hold_id)
+        if await self.store.get_hold(hold_id) is not None:
+            extended = await self.store.extend_hold(hold_id, expires_at, now)
+            if extended is None:
+                raise InventoryError.hold_expired(hold)
+            await self._on_redis(
+                self.gate.extend(clinic_id, hold_id, now, extended.expires_at)
+            )
+            return extended
+        if self.redis_ready:
+            try:
+                return await self._extend_on_redis(clinic_id, hold_id, now, expires_at)
+            except RedisUnavailable:
+                self._lose_redis("extend script failed")
+        raise InventoryError.hold_store_unavailable(hold)
+
+    async def _extend_on_redis(self, clinic_id, hold_id, now, expires_at) -> HoldRow:
+        args = (clinic_id, hold_id, now, expires_at)
+        outcome, held = await self.gate.extend(*args)
+        if outcome == "NOT_LOADED":
+            await self._rebuild_clinic(clinic_id)
+            outcome, held = await self.gate.extend(*args)
+        if outcome != "HELD":
+            raise InventoryError.hold_expired(
+                HOLD.format(clinic=clinic_id, hold=hold_id)
+            )
+        return HoldRow(
+            hold_id, clinic_id, held.slot_id, held.vaccine, HELD, REDIS, held.expires_at
+        )
 
     async def release_hold(self, clinic_id: str, hold_id: str) -> str:
         """Gives a hold's seat and dose back; returns the hold's final state."""

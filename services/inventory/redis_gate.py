@@ -101,6 +101,7 @@ class RedisGate:
                 "availability",
                 "lookup",
                 "settle_commit",
+                "extend",
                 "release",
                 "set_total",
                 "rebuild",
@@ -164,6 +165,22 @@ class RedisGate:
         """The hold if Redis has it live; ``None`` if expired or unknown."""
         info = await self._run("lookup", clinic_id, to_millis(now), hold_id, REAP_LIMIT)
         return RedisHold.parse(info) if info else None
+
+    async def extend(
+        self, clinic_id: str, hold_id: str, now: datetime, expires_at: datetime
+    ) -> tuple[str, RedisHold | None]:
+        """Moves a live hold's expiry to ``expires_at`` if that is later;
+        returns the outcome and the hold as it now is."""
+        outcome, *rest = await self._run(
+            "extend",
+            clinic_id,
+            to_millis(now),
+            hold_id,
+            to_millis(expires_at),
+            REAP_LIMIT,
+        )
+        outcome = outcome.decode()
+        return outcome, RedisHold.parse(rest[0]) if rest else None
 
     async def settle_commit(
         self, clinic_id: str, hold_id: str, slot_id: str, vaccine: str

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 
 from vaxbook.inventory.v1 import inventory_pb2 as pb
 from vaxbook.inventory.v1 import inventory_pb2_grpc
 
+from services.common.auth import PUBLIC, Role
 from services.common.clock import to_timestamp
 from services.common.errors import DomainError, to_status_proto
 from services.common.names import CLINIC, HOLD, SLOT
@@ -19,6 +20,21 @@ from services.inventory.store import HoldRow
 MAX_TTL_SECONDS = 3600
 MAX_BATCH = 500
 VACCINE_MAX_LENGTH = 64
+
+
+SERVICE = pb.DESCRIPTOR.services_by_name["InventoryService"].full_name
+_OPERATORS = {Role.ADMIN, Role.SERVICE}
+# Who may call each RPC: holds are taken only by the appointment service.
+ACCESS_POLICY = {
+    f"/{SERVICE}/SetSlotCapacity": _OPERATORS,
+    f"/{SERVICE}/SetDoseStock": _OPERATORS,
+    f"/{SERVICE}/GetAvailability": PUBLIC,
+    f"/{SERVICE}/CreateHold": {Role.SERVICE},
+    f"/{SERVICE}/BatchCreateHolds": {Role.SERVICE},
+    f"/{SERVICE}/CommitHold": {Role.SERVICE},
+    f"/{SERVICE}/ExtendHold": {Role.SERVICE},
+    f"/{SERVICE}/ReleaseHold": {Role.SERVICE},
+}
 
 
 class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
@@ -108,6 +124,20 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         )
         return _hold(hold)
 
+    async def ExtendHold(self, request, context) -> pb.Hold:
+        with checking() as check:
+            ids = check.name("name", request.name, HOLD)
+            slot = check.name("slot", request.slot, SLOT)
+            _check_vaccine(check, request.vaccine)
+            _check_new_expiry(check, request, self.inventory.clock.now())
+            check.request_id(request.request_id)
+            if ids and slot and ids["clinic"] != slot["clinic"]:
+                check.fail("slot", "must belong to the hold's clinic")
+        hold = await self.inventory.extend_hold(
+            ids["clinic"], ids["hold"], request.expire_time.ToDatetime(tzinfo=UTC)
+        )
+        return _hold(hold)
+
     async def ReleaseHold(self, request, context) -> pb.Hold:
         with checking() as check:
             ids = check.name("name", request.name, HOLD)
@@ -124,6 +154,20 @@ def _hold_result(outcome: pb.Hold | BaseException) -> pb.HoldResult:
     if isinstance(outcome, BaseException):
         raise outcome
     return pb.HoldResult(hold=outcome)
+
+
+def _check_new_expiry(check, request: pb.ExtendHoldRequest, now: datetime) -> None:
+    """A valid time at most ``MAX_TTL_SECONDS`` ahead; earlier is allowed and
+    leaves the hold as it is."""
+    if not check.required("expire_time", request.HasField("expire_time")):
+        return
+    expires_at = check.timestamp("expire_time", request.expire_time)
+    if expires_at is not None and expires_at > now + timedelta(seconds=MAX_TTL_SECONDS):
+        check.fail(
+            "expire_time",
+            f"must be at most {MAX_TTL_SECONDS} seconds from now, "
+            f"got {expires_at.isoformat()}",
+        )
 
 
 def _check_vaccine(check, vaccine: str) -> None:

@@ -167,6 +167,31 @@ class InventoryStore:
             await _move(conn, existing, held=-1, committed=1)
         return _replace(existing, state=COMMITTED)
 
+    async def extend_hold(
+        self, hold_id: str, expires_at: datetime, now: datetime
+    ) -> HoldRow | None:
+        """Moves a live database hold's expiry to ``expires_at`` if that is
+        later; returns the hold as it now is, or ``None`` when it is no longer
+        held or has run out."""
+        live = and_(
+            holds.c.hold_id == hold_id,
+            holds.c.state == HELD,
+            holds.c.expires_at > now,
+        )
+        async with self.engine.begin() as conn:
+            extended = (
+                await conn.execute(
+                    update(holds)
+                    .where(live, holds.c.expires_at < expires_at)
+                    .values(expires_at=expires_at, updated_at=now)
+                    .returning(*holds.c)
+                )
+            ).first()
+            if extended is not None:
+                return _hold_row(extended)
+            unchanged = (await conn.execute(select(holds).where(live))).first()
+        return _hold_row(unchanged)
+
     async def release_hold(self, hold_id: str, now: datetime) -> HoldRow | None:
         """Releases a committed or database-held hold.
 
