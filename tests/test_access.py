@@ -299,14 +299,18 @@ async def test_the_service_key_cannot_vouch_for_a_citizen(mesh, settings):
 
 async def test_a_rotated_signing_key_is_trusted_by_other_services_at_once(mesh):
     citizen = await booker(mesh)
-    await mesh.servicers["auth"].keys.rotate()
+    keys = mesh.servicers["auth"].keys
+    old_key = keys.signer.key_id
+    await keys.rotate()
     mesh.clock.advance(10)
 
     listed = await mesh.appointments.ListAppointments(
         appt.ListAppointmentsRequest(parent=f"citizens/{citizen}"),
         metadata=as_citizen(mesh, citizen),
     )
+    await keys.retire(old_key)
 
+    assert keys.signer.key_id != old_key
     assert list(listed.appointments) == []
 
 

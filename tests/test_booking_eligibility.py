@@ -293,4 +293,10 @@ async def run_retries_until_done(mesh, appointment) -> appt.Appointment:
 
 
 async def updated_since(mesh, seen: appt.Appointment) -> bool:
-    return (await get(mesh, seen)).update_time != seen.update_time
+    """Whether eligibility has moved on since ``seen``: the checks are over,
+    or another is queued, which extends the hold."""
+    now = await get(mesh, seen)
+    return (now.eligibility, now.hold_expire_time) != (
+        seen.eligibility,
+        seen.hold_expire_time,
+    )

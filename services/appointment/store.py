@@ -6,6 +6,7 @@ outbox in the same transaction.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select, update
@@ -31,6 +32,7 @@ class AppointmentStore:
         # Reads are single statements: one round trip, no BEGIN.
         self.single = autocommit(engine)
         self._inserts = Batcher(self._insert_rows)
+        self._passes = Batcher(self._record_passes)
 
     async def find_for_reserve(
         self, request_id: str, citizen_id: str, dose_number: int, now: datetime
@@ -139,6 +141,34 @@ class AppointmentStore:
 
     async def release_done(self, appointment_id: str) -> None:
         await self._update(appointments.c.id == appointment_id, release_pending=False)
+
+    async def record_pass(
+        self, appointment_id: str, rules_version: str
+    ) -> AppointmentRow | None:
+        """Marks a PENDING appointment's eligibility as passed; ``None`` when
+        it is no longer pending. Concurrent marks share one statement."""
+        return await self._passes.submit((appointment_id, rules_version))
+
+    async def _record_passes(
+        self, passes: list[tuple[str, str]]
+    ) -> list[AppointmentRow | None]:
+        by_version: dict[str, list[str]] = defaultdict(list)
+        for appointment_id, rules_version in passes:
+            by_version[rules_version].append(appointment_id)
+        passed: dict[str, AppointmentRow] = {}
+        for rules_version, ids in by_version.items():
+            rows = await self._update(
+                and_(
+                    appointments.c.id.in_(ids),
+                    appointments.c.state == "PENDING",
+                    appointments.c.eligibility.in_(("CHECKING", "RETRYING")),
+                ),
+                eligibility="PASSED",
+                rules_version=rules_version,
+                next_check_at=None,
+            )
+            passed.update((row.id, row) for row in rows)
+        return [passed.get(appointment_id) for appointment_id, _ in passes]
 
     async def update_fields(self, appointment_id: str, **values) -> None:
         """Sets bookkeeping fields that change no state."""

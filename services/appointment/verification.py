@@ -76,9 +76,7 @@ class Verification:
         """Records ``verdict`` on a PENDING appointment; returns the result."""
         logs.bind(appointment_id=row.id)
         if verdict.outcome is Outcome.ELIGIBLE:
-            changed = await self._record(
-                row, eligibility="PASSED", rules_version=verdict.rules_version
-            )
+            changed = await self.store.record_pass(row.id, verdict.rules_version)
         elif verdict.outcome is Outcome.NOT_ELIGIBLE:
             changed = await self._reject(row, verdict.reasons, verdict.rules_version)
         elif verdict.outcome is Outcome.PROVISIONAL:

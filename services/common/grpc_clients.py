@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import grpc
@@ -18,9 +18,7 @@ from services.common.errors import (
 DEFAULT_TIMEOUT_SECONDS = 5.0
 
 
-def channel(
-    address: str, interceptors: Sequence[grpc.aio.ClientInterceptor] = ()
-) -> grpc.aio.Channel:
+def channel(address: str) -> grpc.aio.Channel:
     """An insecure channel inside the mesh, with keepalive."""
     return grpc.aio.insecure_channel(
         address,
@@ -28,7 +26,6 @@ def channel(
             ("grpc.keepalive_time_ms", 30_000),
             ("grpc.enable_retries", 1),
         ],
-        interceptors=list(interceptors) or None,
     )
 
 

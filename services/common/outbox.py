@@ -129,8 +129,14 @@ class OutboxRelay:
             try:
                 return await self._publish_unsent(conn)
             finally:
-                await conn.execute(select(func.pg_advisory_unlock(self._lease_key)))
-                await conn.commit()
+                await self._release_lease(conn)
+
+    async def _release_lease(self, conn: AsyncConnection) -> None:
+        if conn.invalidated:
+            # The database session is gone, and the advisory lock with it.
+            return
+        await conn.execute(select(func.pg_advisory_unlock(self._lease_key)))
+        await conn.commit()
 
     async def _publish_unsent(self, conn: AsyncConnection) -> int:
         rows = (
