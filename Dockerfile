@@ -1,5 +1,5 @@
-# One image per vaxbook process; pick it with --target:
-# migrate, clinic, inventory, appointment or auth.
+# One image per vaxbook process; pick it with --target: migrate, clinic,
+# inventory, appointment, auth, patient, eligibility or insurance-standin.
 FROM python:3.11-slim AS base
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -35,3 +35,15 @@ CMD ["python", "-m", "services.appointment"]
 FROM base AS auth
 EXPOSE 50054 9104
 CMD ["python", "-m", "services.auth"]
+
+FROM base AS patient
+EXPOSE 50055 9105
+CMD ["python", "-m", "services.patient"]
+
+FROM base AS eligibility
+EXPOSE 50056 9106
+CMD ["python", "-m", "services.eligibility"]
+
+FROM base AS insurance-standin
+EXPOSE 8090
+CMD ["python", "-m", "services.insurance_standin", "--host", "0.0.0.0"]

@@ -17,6 +17,7 @@ from services.common.config import (
     SERVICES,
     Settings,
 )
+from services.eligibility.config import InsuranceSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_SERVERS = {"postgres": "postgres:16", "redis": "redis:7", "nats": "nats:2"}
@@ -78,6 +79,7 @@ def settings_from(
     with monkeypatch.context() as patch:
         patch.setattr(os, "environ", environ)
         settings = Settings.from_env()
+    InsuranceSettings.from_env(environ)
     return settings, environ.read
 
 
