@@ -442,8 +442,8 @@ def test_unknown_insurance_under_the_retry_policy_is_refused_for_now():
     assert reasons(decision) == [
         (
             "INSURANCE_UNAVAILABLE",
-            "We could not check your health insurance just now; please try again "
-            "in a few minutes.",
+            "We could not verify your health insurance just now; please try again "
+            "later.",
         )
     ]
     assert not decision.review_required

@@ -7,7 +7,6 @@ import asyncio
 import json
 import logging
 import random
-import signal
 import socket
 import sys
 import time
@@ -20,7 +19,7 @@ from hypothesis import strategies as st
 
 from services.common.config import ConfigError
 from services.common.logs import JsonFormatter
-from services.eligibility.checker import EligibilityChecker
+from services.eligibility.checker import EligibilityChecker, Outcome
 from services.eligibility.config import InsuranceSettings
 from services.eligibility.evaluation import (
     CitizenProfile,
@@ -28,7 +27,7 @@ from services.eligibility.evaluation import (
     InsuranceStatus,
 )
 from services.eligibility.insurance import InsuranceClient
-from services.eligibility.retry import RetrySchedule, call_with_retries
+from services.eligibility.retry import RetrySchedule
 from services.eligibility.rules import RuleBook, load_rules
 from services.insurance_standin.app import Faults, Standin
 from services.insurance_standin.server import RunningStandin, start_standin
@@ -261,13 +260,13 @@ async def test_the_stand_in_runs_as_its_own_program_and_stops_on_sigterm():
         stderr = await asyncio.wait_for(process.stderr.read(), timeout=10)
         await process.wait()
 
-    # uvicorn shuts down gracefully, then re-raises the signal it caught.
-    assert process.returncode == -signal.SIGTERM
+    # Open requests finish, then the stand-in exits with status 0.
+    assert process.returncode == 0
     assert "Finished server process" in stderr.decode()
     assert "alice" not in stderr.decode()
 
 
-# The retry schedule and runner
+# The retry schedule
 
 
 @given(seed=st.integers(min_value=0, max_value=2**32))
@@ -312,55 +311,38 @@ def test_the_same_seed_gives_the_same_waits_and_another_seed_others():
     )
 
 
-async def test_the_retry_runner_stops_at_the_first_success_without_real_sleep():
-    answers = iter([UNAVAILABLE, UNAVAILABLE, ACTIVE, NOT_ACTIVE])
-    slept: list[float] = []
-    announced: list[tuple[int, float]] = []
+@pytest.mark.parametrize(
+    ("attempt", "base_seconds"), [(0, 0.5), (1, 1.0), (2, 2.0), (3, 4.0)]
+)
+def test_each_wait_is_drawn_from_its_jittered_range(attempt, base_seconds):
+    schedule = RetrySchedule(max_attempts=5, max_total_wait_seconds=100)
 
-    async def call() -> InsuranceStatus:
-        return next(answers)
+    wait = schedule.wait_seconds(attempt, random.Random(attempt))
 
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
+    assert base_seconds / 2 <= wait <= base_seconds
 
-    async def before_wait(attempt: int, delay_seconds: float) -> None:
-        announced.append((attempt, delay_seconds))
 
-    result = await call_with_retries(
-        call,
-        succeeded=lambda status: status is not UNAVAILABLE,
-        delays_seconds=[1.0, 2.0, 4.0],
-        sleep=sleep,
-        before_wait=before_wait,
+def test_waits_run_out_with_the_attempts():
+    schedule = RetrySchedule(max_attempts=3, max_total_wait_seconds=100)
+    rng = random.Random(1)
+
+    assert schedule.wait_seconds(1, rng) is not None
+    assert schedule.wait_seconds(2, rng) is None
+    assert schedule.wait_seconds(-1, rng) is None
+
+
+def test_waits_stop_where_their_bases_would_pass_the_total_bound():
+    # Bases 1, 2, 4: the third would bring the most they can add up to to 7.
+    schedule = RetrySchedule(
+        max_attempts=10, initial_delay_seconds=1, max_total_wait_seconds=6
     )
+    rng = random.Random(1)
 
-    assert result is ACTIVE
-    assert slept == [1.0, 2.0]
-    assert announced == [(1, 1.0), (2, 2.0)]
-
-
-async def test_the_retry_runner_returns_the_last_failure_when_waits_run_out():
-    calls: list[int] = []
-
-    async def call() -> InsuranceStatus:
-        calls.append(1)
-        return UNAVAILABLE
-
-    async def sleep(seconds: float) -> None:
-        return None
-
-    result = await call_with_retries(
-        call,
-        succeeded=lambda s: s is not UNAVAILABLE,
-        delays_seconds=[1, 2],
-        sleep=sleep,
-    )
-
-    assert result is UNAVAILABLE
-    assert len(calls) == 3
+    assert schedule.wait_seconds(1, rng) is not None
+    assert schedule.wait_seconds(2, rng) is None
 
 
-# The checker: rules plus insurance, under each policy
+# The checker: rules plus one insurance call, under each policy
 
 DAY = date(2027, 3, 1)
 SCHEDULE = RetrySchedule(
@@ -375,19 +357,6 @@ def booking(vaccine: str, ref: str = "c-1002", region: str = "north"):
     return EligibilityRequest(profile, vaccine, 1, DAY)
 
 
-class FakeSleep:
-    """Records waits instead of waiting; runs ``then`` on the first one."""
-
-    def __init__(self, then=None) -> None:
-        self.waits: list[float] = []
-        self.then = then
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        if self.then is not None and len(self.waits) == 1:
-            await self.then()
-
-
 @pytest.fixture
 async def tolerant_client(standin):
     settings = settings_for(standin, breaker_fail_max=100)
@@ -395,13 +364,9 @@ async def tolerant_client(standin):
         yield insurance
 
 
-def checker_for(insurance: InsuranceClient, sleep: FakeSleep) -> EligibilityChecker:
+def checker_for(insurance: InsuranceClient, seed: int = 3) -> EligibilityChecker:
     return EligibilityChecker(
-        RuleBook(load_rules()),
-        insurance,
-        retry=SCHEDULE,
-        sleep=sleep,
-        rng=random.Random(3),
+        RuleBook(load_rules()), insurance, retry=SCHEDULE, rng=random.Random(seed)
     )
 
 
@@ -409,81 +374,79 @@ async def test_provisional_policy_books_with_review_when_the_api_is_down(
     tolerant_client, standin
 ):
     await set_faults(standin, outage=True)
-    sleep = FakeSleep()
 
-    decision = await checker_for(tolerant_client, sleep).check(booking("spikevax"))
+    verdict = await checker_for(tolerant_client).check(booking("spikevax"))
 
-    assert decision.eligible
-    assert decision.review_required
-    assert decision.insurance is UNAVAILABLE
-    assert sleep.waits == []
+    assert verdict.outcome is Outcome.PROVISIONAL
+    assert verdict.decision.review_required
+    assert verdict.decision.insurance is UNAVAILABLE
+    assert verdict.failures == ()
+    assert verdict.retry_delay_seconds is None
     assert await coverage_requests(standin) == 1
 
 
-async def test_retry_policy_retries_on_schedule_then_refuses_with_a_reason(
+async def test_retry_policy_asks_for_growing_waits_then_refuses_with_a_reason(
     tolerant_client, standin
 ):
     await set_faults(standin, outage=True)
-    sleep = FakeSleep()
-    announced: list[int] = []
+    checker = checker_for(tolerant_client)
 
-    async def extend_hold(attempt: int, delay_seconds: float) -> None:
-        announced.append(attempt)
+    verdicts = [
+        await checker.check(booking("nuvaxovid"), previous_attempts=attempt)
+        for attempt in range(SCHEDULE.max_attempts)
+    ]
 
-    decision = await checker_for(tolerant_client, sleep).check(
-        booking("nuvaxovid"), before_wait=extend_hold
-    )
-
-    assert decision.codes == ["INSURANCE_UNAVAILABLE"]
-    assert sleep.waits == SCHEDULE.delays_seconds(random.Random(3))
-    assert announced == [1, 2, 3]
+    *retries, last = verdicts
+    assert [v.outcome for v in retries] == [Outcome.RETRY] * 3
+    assert [v.failures for v in retries] == [()] * 3
+    expected = SCHEDULE.delays_seconds(random.Random(3))
+    assert [v.retry_delay_seconds for v in retries] == expected
+    assert last.outcome is Outcome.NOT_ELIGIBLE
+    assert [f.code for f in last.failures] == ["INSURANCE_UNAVAILABLE"]
     assert await coverage_requests(standin) == SCHEDULE.max_attempts
 
 
 async def test_retry_policy_books_once_the_api_answers_again(tolerant_client, standin):
     await set_faults(standin, outage=True)
+    checker = checker_for(tolerant_client)
+    first = await checker.check(booking("nuvaxovid"))
+    await set_faults(standin, outage=False)
 
-    async def outage_ends() -> None:
-        await set_faults(standin, outage=False)
+    second = await checker.check(booking("nuvaxovid"), previous_attempts=1)
 
-    sleep = FakeSleep(then=outage_ends)
-
-    decision = await checker_for(tolerant_client, sleep).check(booking("nuvaxovid"))
-
-    assert decision.eligible
-    assert decision.insurance is ACTIVE
-    assert len(sleep.waits) == 1
+    assert first.outcome is Outcome.RETRY
+    assert second.outcome is Outcome.ELIGIBLE
+    assert second.decision.insurance is ACTIVE
     assert await coverage_requests(standin) == 2
 
 
-async def test_a_request_failing_other_rules_asks_the_api_once_without_waiting(
+async def test_a_request_failing_other_rules_is_refused_at_once_without_a_retry(
     tolerant_client, standin
 ):
     await set_faults(standin, outage=True)
-    sleep = FakeSleep()
 
-    decision = await checker_for(tolerant_client, sleep).check(
+    verdict = await checker_for(tolerant_client).check(
         booking("nuvaxovid", region="south")
     )
 
-    assert decision.codes == ["WRONG_REGION", "INSURANCE_UNAVAILABLE"]
-    assert sleep.waits == []
+    assert verdict.outcome is Outcome.NOT_ELIGIBLE
+    assert verdict.decision.codes == ["WRONG_REGION", "INSURANCE_UNAVAILABLE"]
+    assert verdict.retry_delay_seconds is None
     assert await coverage_requests(standin) == 1
 
 
 async def test_insurance_not_active_at_the_api_refuses_the_booking(client, standin):
-    checker = checker_for(client, FakeSleep())
+    verdict = await checker_for(client).check(booking("spikevax", ref="c-1001"))
 
-    decision = await checker.check(booking("spikevax", ref="c-1001"))
-
-    assert decision.codes == ["INSURANCE_NOT_ACTIVE"]
+    assert verdict.outcome is Outcome.NOT_ELIGIBLE
+    assert verdict.decision.codes == ["INSURANCE_NOT_ACTIVE"]
 
 
 async def test_a_vaccine_without_insurance_makes_no_call(client, standin):
-    decision = await checker_for(client, FakeSleep()).check(booking("comirnaty"))
+    verdict = await checker_for(client).check(booking("comirnaty"))
 
-    assert decision.eligible
-    assert decision.insurance is None
+    assert verdict.outcome is Outcome.ELIGIBLE
+    assert verdict.decision.insurance is None
     assert await coverage_requests(standin) == 0
 
 

@@ -8,7 +8,8 @@ from services.common.errors import DomainError
 
 
 class EligibilityError(DomainError):
-    """A rule set the service refuses, or a booking that is not eligible."""
+    """A rule set the service refuses, a booking that is not eligible, or a
+    review decision that contradicts the one already made."""
 
     @classmethod
     def rules_invalid(cls, source: str, key: str, problem: str) -> EligibilityError:
@@ -36,4 +37,22 @@ class EligibilityError(DomainError):
             "NOT_ELIGIBLE",
             " ".join(sentences),
             metadata={"rules_version": rules_version, "codes": ",".join(codes)},
+        )
+
+    @classmethod
+    def rules_version_exists(cls, version: str) -> EligibilityError:
+        return cls(
+            "RULES_VERSION_EXISTS",
+            f"rule set version {version!r} was already recorded; give the new "
+            "rules a version of their own",
+            code=grpc.StatusCode.ALREADY_EXISTS,
+            metadata={"version": version},
+        )
+
+    @classmethod
+    def review_already_decided(cls, review_case: str, state: str) -> EligibilityError:
+        return cls(
+            "REVIEW_ALREADY_DECIDED",
+            f"{review_case} was already decided: {state.lower()}",
+            metadata={"review_case": review_case, "state": state},
         )

@@ -33,6 +33,7 @@ class Code(StrEnum):
     CONSENT_REQUIRED = "CONSENT_REQUIRED"
     INSURANCE_NOT_ACTIVE = "INSURANCE_NOT_ACTIVE"
     INSURANCE_UNAVAILABLE = "INSURANCE_UNAVAILABLE"
+    PATIENT_RECORD_MISSING = "PATIENT_RECORD_MISSING"
 
 
 class InsuranceStatus(StrEnum):
@@ -140,6 +141,17 @@ def evaluate(
     failures += insurance_failures
     review_required = provisional and not failures
     return _decision(rules, request, failures, review_required, insurance)
+
+
+def record_missing(rules: RuleSet, vaccine: str, dose_number: int) -> Decision:
+    """The decision for someone with no usable health record: nothing else can
+    be judged until they give their date of birth and region."""
+    failure = Failure(
+        Code.PATIENT_RECORD_MISSING,
+        "We do not have your date of birth and region yet; please add them to "
+        "your health record, then book again.",
+    )
+    return Decision(vaccine, dose_number, rules.version, (failure,))
 
 
 def rule_failures(rule: VaccineRule, request: EligibilityRequest) -> list[Failure]:
@@ -350,7 +362,7 @@ def _insurance(
     return [
         Failure(
             Code.INSURANCE_UNAVAILABLE,
-            "We could not check your health insurance just now; please try again "
-            "in a few minutes.",
+            "We could not verify your health insurance just now; please try again "
+            "later.",
         )
     ], False

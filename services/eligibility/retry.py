@@ -1,20 +1,15 @@
-"""Retrying a call with exponential backoff and jitter, within a bound.
+"""Exponential backoff with jitter, within a bound.
 
-The waits are computed up front from a random source the caller may seed, and
-the runner waits through an injectable ``sleep``, so tests wait for nothing.
+The eligibility service waits for nothing itself: it tells the caller how long
+to wait before asking again, drawn from a random source the caller may seed.
 """
 
 from __future__ import annotations
 
-import asyncio
 import random
-from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 from services.common.config import ConfigError
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -52,6 +47,18 @@ class RetrySchedule:
             for n in range(self.max_attempts - 1)
         ]
 
+    def wait_seconds(self, attempt: int, rng: random.Random) -> float | None:
+        """The jittered wait after failed call ``attempt`` (from 0), for a
+        caller that keeps no state between calls; ``None`` once the schedule
+        is spent. Waits are counted at their base, the most jitter can give,
+        so the real total never passes ``max_total_wait_seconds``."""
+        bases = self.base_delays_seconds()
+        if not 0 <= attempt < len(bases):
+            return None
+        if sum(bases[: attempt + 1]) > self.max_total_wait_seconds:
+            return None
+        return bases[attempt] * (1 - self.jitter_ratio * rng.random())
+
     def delays_seconds(self, rng: random.Random) -> list[float]:
         """The jittered waits between attempts, within the total bound."""
         waits: list[float] = []
@@ -61,25 +68,3 @@ class RetrySchedule:
                 break
             waits.append(wait)
         return waits
-
-
-async def call_with_retries(
-    call: Callable[[], Awaitable[T]],
-    *,
-    succeeded: Callable[[T], bool],
-    delays_seconds: Sequence[float],
-    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-    before_wait: Callable[[int, float], Awaitable[object]] | None = None,
-) -> T:
-    """Calls until ``succeeded`` holds or the waits run out; returns the last
-    result. ``before_wait(attempt, delay_seconds)`` runs before each wait, for
-    example to extend a hold for as long as the booking waits."""
-    result = await call()
-    for attempt, delay_seconds in enumerate(delays_seconds, start=1):
-        if succeeded(result):
-            return result
-        if before_wait is not None:
-            await before_wait(attempt, delay_seconds)
-        await sleep(delay_seconds)
-        result = await call()
-    return result

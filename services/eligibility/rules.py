@@ -21,6 +21,7 @@ from types import MappingProxyType
 from services.eligibility.errors import EligibilityError
 
 DEFAULT_RULES_FILE = "v1.json"
+SHIPPED_RULES_SOURCE = f"rules/{DEFAULT_RULES_FILE}"
 
 _CODE = re.compile(r"^[a-z][a-z0-9_-]*$")
 _TOP_KEYS = {"version", "insurance_unavailable_policy", "vaccines"}
@@ -94,12 +95,14 @@ class RuleBook:
 def load_rules(path: str | Path | None = None) -> RuleSet:
     """Reads and validates a rule file; by default the one shipped in the package."""
     if path is None:
-        packaged = resources.files("services.eligibility") / "rules"
-        source = f"rules/{DEFAULT_RULES_FILE}"
-        return parse_rules_text(
-            packaged.joinpath(DEFAULT_RULES_FILE).read_text(), source
-        )
+        return parse_rules_text(shipped_rules_text(), SHIPPED_RULES_SOURCE)
     return parse_rules_text(Path(path).read_text(encoding="utf-8"), str(path))
+
+
+def shipped_rules_text() -> str:
+    """The text of the rule file shipped in the package."""
+    packaged = resources.files("services.eligibility") / "rules"
+    return packaged.joinpath(DEFAULT_RULES_FILE).read_text(encoding="utf-8")
 
 
 def parse_rules_text(text: str, source: str) -> RuleSet:

@@ -6,13 +6,17 @@ from sqlalchemy import create_engine, pool
 from services.appointment.tables import metadata as appointment_metadata
 from services.auth.tables import metadata as auth_metadata
 from services.clinic.tables import metadata as clinic_metadata
+from services.eligibility.tables import metadata as eligibility_metadata
 from services.inventory.tables import metadata as inventory_metadata
+from services.patient.tables import metadata as patient_metadata
 
 target_metadata = [
     clinic_metadata,
     inventory_metadata,
     appointment_metadata,
     auth_metadata,
+    eligibility_metadata,
+    patient_metadata,
 ]
 
 url = context.config.get_main_option("sqlalchemy.url")

@@ -1,0 +1,72 @@
+"""Health records read from the patient service, as eligibility needs them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import grpc
+from vaxbook.patient.v1 import patient_pb2, patient_pb2_grpc
+
+from services.common.errors import DomainError
+from services.common.grpc_clients import upstream
+from services.common.names import Person
+from services.eligibility.evaluation import CitizenProfile, DoseRecord
+
+
+class PatientRecords:
+    """Fetches a person's record and turns it into a :class:`CitizenProfile`."""
+
+    def __init__(self, patients: patient_pb2_grpc.PatientServiceStub) -> None:
+        self.patients = patients
+
+    async def profile(
+        self, person: Person, timeout_seconds: float
+    ) -> CitizenProfile | None:
+        """The person's profile; ``None`` when they have no record, or one
+        without the date of birth and region every rule needs. An unreachable
+        patient service raises ``PATIENT_UNAVAILABLE``."""
+        try:
+            async with upstream("patient"):
+                patient = await self.patients.GetPatient(
+                    patient_pb2.GetPatientRequest(name=person.patient_name),
+                    timeout=timeout_seconds,
+                )
+        except DomainError as error:
+            if error.code is grpc.StatusCode.NOT_FOUND:
+                return None
+            raise
+        return citizen_profile(person, patient)
+
+
+def citizen_profile(
+    person: Person, patient: patient_pb2.Patient
+) -> CitizenProfile | None:
+    """The profile in a record; ``None`` when it lacks a birth date or region.
+    Allergies and other contraindications count alike."""
+    born = _day(patient.birth_date)
+    if born is None or not patient.region.strip():
+        return None
+    conditions = (*patient.allergies, *patient.contraindications)
+    return CitizenProfile(
+        citizen_ref=insurer_ref(person),
+        date_of_birth=born,
+        region=patient.region,
+        allergies=frozenset(c.strip().lower() for c in conditions if c.strip()),
+        history=tuple(
+            DoseRecord(v.vaccine, v.dose_number, date.fromisoformat(v.given_date))
+            for v in patient.vaccinations
+        ),
+        guardian_consent=patient.guardian_consent,
+    )
+
+
+def insurer_ref(person: Person) -> str:
+    """The opaque reference the insurer knows the person by."""
+    return person.key.replace("/", "-")
+
+
+def _day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None

@@ -1,0 +1,1 @@
+"""Patient service: health records and vaccination history."""
