@@ -678,6 +678,53 @@ async def replicas(mesh, settings, insurer, replica_database):
     await appointment_server.stop(grace=0)
 
 
+# Many checks at once
+
+
+async def test_a_batch_is_judged_check_by_check_in_order(mesh):
+    requests = [
+        check_request(await person(mesh)),
+        check_request(f"citizens/{new_id()}/patient"),
+        check_request(await person(mesh, birth_date="2020-01-01")),
+    ]
+
+    batch = await mesh.eligibility.BatchCheckEligibility(
+        pb.BatchCheckEligibilityRequest(requests=requests)
+    )
+    singles = [await mesh.eligibility.CheckEligibility(r) for r in requests]
+
+    assert list(batch.decisions) == singles
+    assert [d.outcome for d in batch.decisions] == [
+        pb.OUTCOME_ELIGIBLE,
+        pb.OUTCOME_NOT_ELIGIBLE,
+        pb.OUTCOME_NOT_ELIGIBLE,
+    ]
+
+
+async def test_a_batch_is_for_services_and_names_each_bad_check(mesh):
+    good = check_request(await person(mesh))
+    bad = check_request("nobody", dose=0)
+    citizen = good.patient.removesuffix("/patient")
+
+    as_citizen = await refused(
+        mesh.eligibility.BatchCheckEligibility(
+            pb.BatchCheckEligibilityRequest(requests=[good]),
+            metadata=mesh.token(citizen),
+        )
+    )
+    invalid = await refused(
+        mesh.eligibility.BatchCheckEligibility(
+            pb.BatchCheckEligibilityRequest(requests=[good, bad])
+        )
+    )
+
+    assert as_citizen.reason == "ROLE_NOT_ALLOWED"
+    assert set(invalid.field_violations) == {
+        "requests[1].patient",
+        "requests[1].dose_number",
+    }
+
+
 def as_admin(mesh: Mesh) -> tuple:
     return mesh.token(f"staffAccounts/{new_id()}", Role.ADMIN)
 

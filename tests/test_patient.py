@@ -12,7 +12,7 @@ from vaxbook.patient.v1 import patient_pb2_grpc
 
 from services.common.auth import Role
 from services.common.errors import read_error
-from tests.mesh import make_clinic, make_slot, new_id, reserve_request
+from tests.mesh import booker, make_clinic, make_slot, new_id, reserve_request
 from tests.test_auth import sign_up
 
 # The mesh clock starts on 2027-03-01.
@@ -564,3 +564,41 @@ async def test_history_is_listed_oldest_first(mesh):
         ("comirnaty", 2, "2026-09-01"),
     ]
     assert history[2].clinic == clinic.name
+
+
+# Many records at once, for other services
+
+
+async def test_batch_get_returns_the_records_that_exist_and_leaves_out_the_rest(mesh):
+    first, second = await booker(mesh), await booker(mesh, region="east")
+    missing = new_id()
+
+    response = await mesh.patients.BatchGetPatients(
+        pb.BatchGetPatientsRequest(
+            names=[f"citizens/{c}/patient" for c in (first, missing, second)]
+        )
+    )
+
+    by_name = {patient.name: patient for patient in response.patients}
+    assert set(by_name) == {f"citizens/{first}/patient", f"citizens/{second}/patient"}
+    assert by_name[f"citizens/{second}/patient"].region == "east"
+
+
+async def test_batch_get_is_for_services_and_names_each_bad_entry(mesh):
+    citizen = await booker(mesh)
+    request = pb.BatchGetPatientsRequest(names=[f"citizens/{citizen}/patient"])
+
+    as_owner = await refused(
+        mesh.patients.BatchGetPatients(
+            request, metadata=as_citizen(mesh, f"citizens/{citizen}")
+        )
+    )
+    bad = await refused(
+        mesh.patients.BatchGetPatients(
+            pb.BatchGetPatientsRequest(names=[f"citizens/{citizen}/patient", "nobody"])
+        )
+    )
+
+    assert as_owner.reason == "ROLE_NOT_ALLOWED"
+    assert bad.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert list(bad.field_violations) == ["names[1]"]

@@ -37,6 +37,26 @@ class PatientRecords:
             raise
         return citizen_profile(person, patient)
 
+    async def profiles(
+        self, people: list[Person], timeout_seconds: float
+    ) -> dict[str, CitizenProfile]:
+        """The profiles of those among ``people`` who have a usable record,
+        by person key, read in one call."""
+        async with upstream("patient"):
+            response = await self.patients.BatchGetPatients(
+                patient_pb2.BatchGetPatientsRequest(
+                    names=[person.patient_name for person in people]
+                ),
+                timeout=timeout_seconds,
+            )
+        profiles = {}
+        for patient in response.patients:
+            person = Person.parse_patient(patient.name)
+            profile = citizen_profile(person, patient) if person else None
+            if profile is not None:
+                profiles[person.key] = profile
+        return profiles
+
 
 def citizen_profile(
     person: Person, patient: patient_pb2.Patient

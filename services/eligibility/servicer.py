@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 from google.protobuf.duration_pb2 import Duration
@@ -33,10 +34,13 @@ MAX_DOSE_NUMBER = 10
 MAX_PREVIOUS_ATTEMPTS = 100
 MAX_NOTE_LENGTH = 2000
 MAX_RULES_JSON_LENGTH = 1_000_000
+# Most checks one BatchCheckEligibility call may carry.
+MAX_BATCH = 500
 
 # Who may call each RPC; the AuthInterceptor refuses everyone else.
 ACCESS_POLICY = {
     f"/{SERVICE}/CheckEligibility": {Role.SERVICE, Role.CITIZEN, Role.ADMIN},
+    f"/{SERVICE}/BatchCheckEligibility": {Role.SERVICE},
     f"/{SERVICE}/GetRuleSet": PUBLIC,
     f"/{SERVICE}/ReplaceRuleSet": {Role.ADMIN},
     f"/{SERVICE}/CreateReviewCase": {Role.SERVICE},
@@ -74,23 +78,41 @@ class EligibilityServicer(eligibility_pb2_grpc.EligibilityServiceServicer):
 
     async def CheckEligibility(self, request, context) -> pb.EligibilityDecision:
         with checking() as check:
-            person = check_person(check, "patient", request.patient, patient=True)
-            _check_code(check, "vaccine", request.vaccine)
-            _check_dose_number(check, "dose_number", request.dose_number)
-            day = _check_day(check, request)
-            check.between(
-                "previous_attempts", request.previous_attempts, 0, MAX_PREVIOUS_ATTEMPTS
-            )
+            person, day = _check_request(check, "", request)
         require_person(person.account, request.patient)
         profile = await self.patients.profile(person, timeout(context))
-        if profile is None:
-            verdict = self.checker.record_missing(request.vaccine, request.dose_number)
-        else:
-            verdict = await self.checker.check(
-                EligibilityRequest(profile, request.vaccine, request.dose_number, day),
-                request.previous_attempts,
+        return _decision(await self._judge(request, profile, day))
+
+    async def BatchCheckEligibility(
+        self, request, context
+    ) -> pb.BatchCheckEligibilityResponse:
+        with checking() as check:
+            if check.required("requests", list(request.requests)):
+                check.between("len(requests)", len(request.requests), 1, MAX_BATCH)
+            checked = [
+                _check_request(check, f"requests[{index}].", one)
+                for index, one in enumerate(request.requests)
+            ]
+        profiles = await self.patients.profiles(
+            [person for person, _ in checked], timeout(context)
+        )
+        verdicts = await asyncio.gather(
+            *(
+                self._judge(one, profiles.get(person.key), day)
+                for one, (person, day) in zip(request.requests, checked, strict=True)
             )
-        return _decision(verdict)
+        )
+        return pb.BatchCheckEligibilityResponse(
+            decisions=[_decision(verdict) for verdict in verdicts]
+        )
+
+    async def _judge(self, request, profile, day: date) -> Verdict:
+        if profile is None:
+            return self.checker.record_missing(request.vaccine, request.dose_number)
+        return await self.checker.check(
+            EligibilityRequest(profile, request.vaccine, request.dose_number, day),
+            request.previous_attempts,
+        )
 
     async def GetRuleSet(self, request, context) -> pb.RuleSet:
         with checking() as check:
@@ -170,6 +192,24 @@ class EligibilityServicer(eligibility_pb2_grpc.EligibilityServiceServicer):
         return _review_case(row)
 
 
+def _check_request(
+    check: Checker, prefix: str, request: pb.CheckEligibilityRequest
+) -> tuple[Person | None, date | None]:
+    """The person and the day of one check; field names start with
+    ``prefix``."""
+    person = check_person(check, f"{prefix}patient", request.patient, patient=True)
+    _check_code(check, f"{prefix}vaccine", request.vaccine)
+    _check_dose_number(check, f"{prefix}dose_number", request.dose_number)
+    day = _check_day(check, prefix, request)
+    check.between(
+        f"{prefix}previous_attempts",
+        request.previous_attempts,
+        0,
+        MAX_PREVIOUS_ATTEMPTS,
+    )
+    return person, day
+
+
 def _check_code(check: Checker, field: str, value: str) -> None:
     check.text(field, value, MAX_CODE_LENGTH)
 
@@ -178,11 +218,14 @@ def _check_dose_number(check: Checker, field: str, value: int) -> None:
     check.between(field, value, 1, MAX_DOSE_NUMBER)
 
 
-def _check_day(check: Checker, request: pb.CheckEligibilityRequest) -> date | None:
+def _check_day(
+    check: Checker, prefix: str, request: pb.CheckEligibilityRequest
+) -> date | None:
     """The day of the appointment, in UTC: the day the rules judge."""
-    if not check.required("appointment_time", request.HasField("appointment_time")):
+    field = f"{prefix}appointment_time"
+    if not check.required(field, request.HasField("appointment_time")):
         return None
-    moment = check.timestamp("appointment_time", request.appointment_time)
+    moment = check.timestamp(field, request.appointment_time)
     return moment.date() if moment else None
 
 

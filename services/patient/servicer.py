@@ -31,9 +31,14 @@ ACCESS_POLICY = {
         Role.SERVICE,
         Role.ADMIN,
     },
+    f"/{SERVICE}/BatchGetPatients": {Role.SERVICE, Role.ADMIN},
     f"/{SERVICE}/UpdatePatient": {Role.CITIZEN, Role.SERVICE, Role.ADMIN},
     f"/{SERVICE}/RecordVaccination": {Role.CLINIC_STAFF, Role.SERVICE, Role.ADMIN},
 }
+
+
+# Most records one BatchGetPatients call may ask for.
+MAX_BATCH = 500
 
 
 class PatientServicer(patient_pb2_grpc.PatientServiceServicer):
@@ -52,6 +57,17 @@ class PatientServicer(patient_pb2_grpc.PatientServiceServicer):
         if row is None:
             raise NotFound("patient", request.name)
         return view.show(_patient(row))
+
+    async def BatchGetPatients(self, request, context) -> pb.BatchGetPatientsResponse:
+        with checking() as check:
+            if check.required("names", list(request.names)):
+                check.between("len(names)", len(request.names), 1, MAX_BATCH)
+            people = [
+                check_person(check, f"names[{index}]", name, patient=True)
+                for index, name in enumerate(request.names)
+            ]
+        rows = await self.store.get_many(sorted({person.key for person in people}))
+        return pb.BatchGetPatientsResponse(patients=[_patient(row) for row in rows])
 
     async def UpdatePatient(self, request, context) -> pb.Patient:
         with checking() as check:

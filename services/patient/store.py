@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -10,6 +11,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.common.db import autocommit
 from services.patient.tables import patients, update_requests, vaccinations
 
 
@@ -78,8 +80,9 @@ _RECORD_QUERY = (
         *(column.label(f"dose_{column.name}") for column in _VACCINATION_COLUMNS),
     )
     .select_from(patients.outerjoin(vaccinations))
-    .where(patients.c.person_key == bindparam("person_key"))
+    .where(patients.c.person_key.in_(bindparam("person_keys", expanding=True)))
     .order_by(
+        patients.c.person_key,
         vaccinations.c.given_date,
         vaccinations.c.create_time,
         vaccinations.c.id,
@@ -90,11 +93,19 @@ _RECORD_QUERY = (
 class PatientStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # Reads are single statements: one round trip, no BEGIN.
+        self.single = autocommit(engine)
 
     async def get(self, person_key: str) -> PatientRow | None:
         """The record with its history, or ``None`` when there is none."""
-        async with self.engine.connect() as conn:
+        async with self.single.connect() as conn:
             return await _patient(conn, person_key)
+
+    async def get_many(self, person_keys: list[str]) -> list[PatientRow]:
+        """The records that exist among ``person_keys``, with their history."""
+        async with self.single.connect() as conn:
+            rows = await conn.execute(_RECORD_QUERY, {"person_keys": person_keys})
+            return _records(rows.all())
 
     async def exists(self, person_key: str) -> bool:
         query = select(patients.c.person_key).where(patients.c.person_key == person_key)
@@ -227,24 +238,35 @@ async def _vaccination_for(
 
 async def _patient(conn: AsyncConnection, person_key: str) -> PatientRow | None:
     """The record and its history, read in one statement."""
-    rows = (await conn.execute(_RECORD_QUERY, {"person_key": person_key})).all()
-    if not rows:
-        return None
-    first = rows[0]
-    return PatientRow(
-        person_key=first.person_key,
-        fields=PatientFields(
-            birth_date=first.birth_date,
-            region=first.region,
-            allergies=list(first.allergies),
-            contraindications=list(first.contraindications),
-            guardian_consent=first.guardian_consent,
-        ),
-        update_time=first.update_time,
-        create_time=first.create_time,
-        vaccinations=[
-            VaccinationRow(*row[-len(_VACCINATION_COLUMNS) :])
-            for row in rows
-            if row.dose_id is not None
-        ],
-    )
+    rows = (await conn.execute(_RECORD_QUERY, {"person_keys": [person_key]})).all()
+    records = _records(rows)
+    return records[0] if records else None
+
+
+def _records(rows) -> list[PatientRow]:
+    """Records from the rows of :data:`_RECORD_QUERY`, which come grouped by
+    person and each person's doses oldest first."""
+    records = []
+    for _, group in itertools.groupby(rows, key=lambda row: row.person_key):
+        group = list(group)
+        first = group[0]
+        records.append(
+            PatientRow(
+                person_key=first.person_key,
+                fields=PatientFields(
+                    birth_date=first.birth_date,
+                    region=first.region,
+                    allergies=list(first.allergies),
+                    contraindications=list(first.contraindications),
+                    guardian_consent=first.guardian_consent,
+                ),
+                update_time=first.update_time,
+                create_time=first.create_time,
+                vaccinations=[
+                    VaccinationRow(*row[-len(_VACCINATION_COLUMNS) :])
+                    for row in group
+                    if row.dose_id is not None
+                ],
+            )
+        )
+    return records

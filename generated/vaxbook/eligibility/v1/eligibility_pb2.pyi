@@ -81,6 +81,18 @@ class CheckEligibilityRequest(_message.Message):
     previous_attempts: int
     def __init__(self, patient: _Optional[str] = ..., vaccine: _Optional[str] = ..., dose_number: _Optional[int] = ..., appointment_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., previous_attempts: _Optional[int] = ...) -> None: ...
 
+class BatchCheckEligibilityRequest(_message.Message):
+    __slots__ = ("requests",)
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    requests: _containers.RepeatedCompositeFieldContainer[CheckEligibilityRequest]
+    def __init__(self, requests: _Optional[_Iterable[_Union[CheckEligibilityRequest, _Mapping]]] = ...) -> None: ...
+
+class BatchCheckEligibilityResponse(_message.Message):
+    __slots__ = ("decisions",)
+    DECISIONS_FIELD_NUMBER: _ClassVar[int]
+    decisions: _containers.RepeatedCompositeFieldContainer[EligibilityDecision]
+    def __init__(self, decisions: _Optional[_Iterable[_Union[EligibilityDecision, _Mapping]]] = ...) -> None: ...
+
 class RuleSet(_message.Message):
     __slots__ = ("name", "version", "rules_json", "update_time")
     NAME_FIELD_NUMBER: _ClassVar[int]

@@ -42,6 +42,11 @@ class EligibilityServiceStub:
                 request_serializer=vaxbook_dot_eligibility_dot_v1_dot_eligibility__pb2.CheckEligibilityRequest.SerializeToString,
                 response_deserializer=vaxbook_dot_eligibility_dot_v1_dot_eligibility__pb2.EligibilityDecision.FromString,
                 _registered_method=True)
+        self.BatchCheckEligibility = channel.unary_unary(
+                '/vaxbook.eligibility.v1.EligibilityService/BatchCheckEligibility',
+                request_serializer=vaxbook_dot_eligibility_dot_v1_dot_eligibility__pb2.BatchCheckEligibilityRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_eligibility_dot_v1_dot_eligibility__pb2.BatchCheckEligibilityResponse.FromString,
+                _registered_method=True)
         self.GetRuleSet = channel.unary_unary(
                 '/vaxbook.eligibility.v1.EligibilityService/GetRuleSet',
                 request_serializer=vaxbook_dot_eligibility_dot_v1_dot_eligibility__pb2.GetRuleSetRequest.SerializeToString,
@@ -84,6 +89,15 @@ class EligibilityServiceServicer:
         """Judges one dose of one vaccine for one person on one day against every
         rule, and returns every failure. Makes one insurance call at most: when
         the insurer cannot answer, the outcome says what the policy wants done.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchCheckEligibility(self, request, context):
+        """Judges several bookings in one call, each exactly as `CheckEligibility`
+        would; the decisions come back in the order of the requests. A caller
+        booking for many citizens at once uses it to spare a call per booking.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -143,6 +157,11 @@ def add_EligibilityServiceServicer_to_server(servicer, server):
                     servicer.CheckEligibility,
                     request_deserializer=vaxbook_dot_eligibility_dot_v1_dot_eligibility__pb2.CheckEligibilityRequest.FromString,
                     response_serializer=vaxbook_dot_eligibility_dot_v1_dot_eligibility__pb2.EligibilityDecision.SerializeToString,
+            ),
+            'BatchCheckEligibility': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchCheckEligibility,
+                    request_deserializer=vaxbook_dot_eligibility_dot_v1_dot_eligibility__pb2.BatchCheckEligibilityRequest.FromString,
+                    response_serializer=vaxbook_dot_eligibility_dot_v1_dot_eligibility__pb2.BatchCheckEligibilityResponse.SerializeToString,
             ),
             'GetRuleSet': grpc.unary_unary_rpc_method_handler(
                     servicer.GetRuleSet,
@@ -205,6 +224,33 @@ class EligibilityService:
             '/vaxbook.eligibility.v1.EligibilityService/CheckEligibility',
             vaxbook_dot_eligibility_dot_v1_dot_eligibility__pb2.CheckEligibilityRequest.SerializeToString,
             vaxbook_dot_eligibility_dot_v1_dot_eligibility__pb2.EligibilityDecision.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchCheckEligibility(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.eligibility.v1.EligibilityService/BatchCheckEligibility',
+            vaxbook_dot_eligibility_dot_v1_dot_eligibility__pb2.BatchCheckEligibilityRequest.SerializeToString,
+            vaxbook_dot_eligibility_dot_v1_dot_eligibility__pb2.BatchCheckEligibilityResponse.FromString,
             options,
             channel_credentials,
             insecure,

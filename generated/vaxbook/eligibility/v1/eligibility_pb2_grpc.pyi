@@ -41,6 +41,11 @@ class EligibilityServiceStub:
     rule, and returns every failure. Makes one insurance call at most: when
     the insurer cannot answer, the outcome says what the policy wants done.
     """
+    BatchCheckEligibility: _grpc.UnaryUnaryMultiCallable[_eligibility_pb2.BatchCheckEligibilityRequest, _eligibility_pb2.BatchCheckEligibilityResponse]
+    """Judges several bookings in one call, each exactly as `CheckEligibility`
+    would; the decisions come back in the order of the requests. A caller
+    booking for many citizens at once uses it to spare a call per booking.
+    """
     GetRuleSet: _grpc.UnaryUnaryMultiCallable[_eligibility_pb2.GetRuleSetRequest, _eligibility_pb2.RuleSet]
     """Returns the rule set in force."""
     ReplaceRuleSet: _grpc.UnaryUnaryMultiCallable[_eligibility_pb2.ReplaceRuleSetRequest, _eligibility_pb2.RuleSet]
@@ -75,6 +80,11 @@ class EligibilityServiceAsyncStub(EligibilityServiceStub):
     """Judges one dose of one vaccine for one person on one day against every
     rule, and returns every failure. Makes one insurance call at most: when
     the insurer cannot answer, the outcome says what the policy wants done.
+    """
+    BatchCheckEligibility: _aio.UnaryUnaryMultiCallable[_eligibility_pb2.BatchCheckEligibilityRequest, _eligibility_pb2.BatchCheckEligibilityResponse]  # type: ignore[assignment]
+    """Judges several bookings in one call, each exactly as `CheckEligibility`
+    would; the decisions come back in the order of the requests. A caller
+    booking for many citizens at once uses it to spare a call per booking.
     """
     GetRuleSet: _aio.UnaryUnaryMultiCallable[_eligibility_pb2.GetRuleSetRequest, _eligibility_pb2.RuleSet]  # type: ignore[assignment]
     """Returns the rule set in force."""
@@ -113,6 +123,17 @@ class EligibilityServiceServicer(metaclass=_abc_1.ABCMeta):
         """Judges one dose of one vaccine for one person on one day against every
         rule, and returns every failure. Makes one insurance call at most: when
         the insurer cannot answer, the outcome says what the policy wants done.
+        """
+
+    @_abc_1.abstractmethod
+    def BatchCheckEligibility(
+        self,
+        request: _eligibility_pb2.BatchCheckEligibilityRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_eligibility_pb2.BatchCheckEligibilityResponse, _abc.Awaitable[_eligibility_pb2.BatchCheckEligibilityResponse]]:
+        """Judges several bookings in one call, each exactly as `CheckEligibility`
+        would; the decisions come back in the order of the requests. A caller
+        booking for many citizens at once uses it to spare a call per booking.
         """
 
     @_abc_1.abstractmethod

@@ -52,6 +52,18 @@ class GetPatientRequest(_message.Message):
     name: str
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
+class BatchGetPatientsRequest(_message.Message):
+    __slots__ = ("names",)
+    NAMES_FIELD_NUMBER: _ClassVar[int]
+    names: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, names: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class BatchGetPatientsResponse(_message.Message):
+    __slots__ = ("patients",)
+    PATIENTS_FIELD_NUMBER: _ClassVar[int]
+    patients: _containers.RepeatedCompositeFieldContainer[Patient]
+    def __init__(self, patients: _Optional[_Iterable[_Union[Patient, _Mapping]]] = ...) -> None: ...
+
 class UpdatePatientRequest(_message.Message):
     __slots__ = ("patient", "allow_missing", "request_id")
     PATIENT_FIELD_NUMBER: _ClassVar[int]

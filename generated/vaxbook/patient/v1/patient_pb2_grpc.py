@@ -49,6 +49,11 @@ class PatientServiceStub:
                 request_serializer=vaxbook_dot_patient_dot_v1_dot_patient__pb2.UpdatePatientRequest.SerializeToString,
                 response_deserializer=vaxbook_dot_patient_dot_v1_dot_patient__pb2.Patient.FromString,
                 _registered_method=True)
+        self.BatchGetPatients = channel.unary_unary(
+                '/vaxbook.patient.v1.PatientService/BatchGetPatients',
+                request_serializer=vaxbook_dot_patient_dot_v1_dot_patient__pb2.BatchGetPatientsRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_patient_dot_v1_dot_patient__pb2.BatchGetPatientsResponse.FromString,
+                _registered_method=True)
         self.RecordVaccination = channel.unary_unary(
                 '/vaxbook.patient.v1.PatientService/RecordVaccination',
                 request_serializer=vaxbook_dot_patient_dot_v1_dot_patient__pb2.RecordVaccinationRequest.SerializeToString,
@@ -79,6 +84,14 @@ class PatientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BatchGetPatients(self, request, context):
+        """Returns several records in one call, for other services that judge many
+        bookings at once. Records that do not exist are left out of the response.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RecordVaccination(self, request, context):
         """Adds a dose given to the person to their vaccination history. Recording
         the same `request_id` again returns the first record.
@@ -99,6 +112,11 @@ def add_PatientServiceServicer_to_server(servicer, server):
                     servicer.UpdatePatient,
                     request_deserializer=vaxbook_dot_patient_dot_v1_dot_patient__pb2.UpdatePatientRequest.FromString,
                     response_serializer=vaxbook_dot_patient_dot_v1_dot_patient__pb2.Patient.SerializeToString,
+            ),
+            'BatchGetPatients': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchGetPatients,
+                    request_deserializer=vaxbook_dot_patient_dot_v1_dot_patient__pb2.BatchGetPatientsRequest.FromString,
+                    response_serializer=vaxbook_dot_patient_dot_v1_dot_patient__pb2.BatchGetPatientsResponse.SerializeToString,
             ),
             'RecordVaccination': grpc.unary_unary_rpc_method_handler(
                     servicer.RecordVaccination,
@@ -165,6 +183,33 @@ class PatientService:
             '/vaxbook.patient.v1.PatientService/UpdatePatient',
             vaxbook_dot_patient_dot_v1_dot_patient__pb2.UpdatePatientRequest.SerializeToString,
             vaxbook_dot_patient_dot_v1_dot_patient__pb2.Patient.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchGetPatients(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.patient.v1.PatientService/BatchGetPatients',
+            vaxbook_dot_patient_dot_v1_dot_patient__pb2.BatchGetPatientsRequest.SerializeToString,
+            vaxbook_dot_patient_dot_v1_dot_patient__pb2.BatchGetPatientsResponse.FromString,
             options,
             channel_credentials,
             insecure,

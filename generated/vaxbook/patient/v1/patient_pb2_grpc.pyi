@@ -44,6 +44,10 @@ class PatientServiceStub:
     """Replaces the editable fields of a record; with `allow_missing`, creates
     it when there is none yet.
     """
+    BatchGetPatients: _grpc.UnaryUnaryMultiCallable[_patient_pb2.BatchGetPatientsRequest, _patient_pb2.BatchGetPatientsResponse]
+    """Returns several records in one call, for other services that judge many
+    bookings at once. Records that do not exist are left out of the response.
+    """
     RecordVaccination: _grpc.UnaryUnaryMultiCallable[_patient_pb2.RecordVaccinationRequest, _patient_pb2.Vaccination]
     """Adds a dose given to the person to their vaccination history. Recording
     the same `request_id` again returns the first record.
@@ -64,6 +68,10 @@ class PatientServiceAsyncStub(PatientServiceStub):
     UpdatePatient: _aio.UnaryUnaryMultiCallable[_patient_pb2.UpdatePatientRequest, _patient_pb2.Patient]  # type: ignore[assignment]
     """Replaces the editable fields of a record; with `allow_missing`, creates
     it when there is none yet.
+    """
+    BatchGetPatients: _aio.UnaryUnaryMultiCallable[_patient_pb2.BatchGetPatientsRequest, _patient_pb2.BatchGetPatientsResponse]  # type: ignore[assignment]
+    """Returns several records in one call, for other services that judge many
+    bookings at once. Records that do not exist are left out of the response.
     """
     RecordVaccination: _aio.UnaryUnaryMultiCallable[_patient_pb2.RecordVaccinationRequest, _patient_pb2.Vaccination]  # type: ignore[assignment]
     """Adds a dose given to the person to their vaccination history. Recording
@@ -94,6 +102,16 @@ class PatientServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_patient_pb2.Patient, _abc.Awaitable[_patient_pb2.Patient]]:
         """Replaces the editable fields of a record; with `allow_missing`, creates
         it when there is none yet.
+        """
+
+    @_abc_1.abstractmethod
+    def BatchGetPatients(
+        self,
+        request: _patient_pb2.BatchGetPatientsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_patient_pb2.BatchGetPatientsResponse, _abc.Awaitable[_patient_pb2.BatchGetPatientsResponse]]:
+        """Returns several records in one call, for other services that judge many
+        bookings at once. Records that do not exist are left out of the response.
         """
 
     @_abc_1.abstractmethod
