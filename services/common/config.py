@@ -20,6 +20,8 @@ DEFAULT_GRPC_PORTS = {
     "auth": 50054,
     "patient": 50055,
     "eligibility": 50056,
+    "audit": 50057,
+    "notification": 50058,
 }
 DEFAULT_METRICS_PORTS = {
     "clinic": 9101,
@@ -28,6 +30,8 @@ DEFAULT_METRICS_PORTS = {
     "auth": 9104,
     "patient": 9105,
     "eligibility": 9106,
+    "audit": 9107,
+    "notification": 9108,
 }
 
 # Keys the national ID hash in development only; production sets its own.
