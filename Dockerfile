@@ -1,5 +1,6 @@
 # One image per vaxbook process; pick it with --target: migrate, clinic,
-# inventory, appointment, auth, patient, eligibility or insurance-standin.
+# inventory, appointment, auth, patient, eligibility, audit, notification,
+# insurance-standin or sms-standin.
 FROM python:3.11-slim AS base
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -47,3 +48,15 @@ CMD ["python", "-m", "services.eligibility"]
 FROM base AS insurance-standin
 EXPOSE 8090
 CMD ["python", "-m", "services.insurance_standin", "--host", "0.0.0.0"]
+
+FROM base AS audit
+EXPOSE 50057 9107
+CMD ["python", "-m", "services.audit"]
+
+FROM base AS notification
+EXPOSE 50058 9108
+CMD ["python", "-m", "services.notification"]
+
+FROM base AS sms-standin
+EXPOSE 8091
+CMD ["python", "-m", "services.sms_standin", "--host", "0.0.0.0"]

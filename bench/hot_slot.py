@@ -18,7 +18,9 @@ from bench.window import Window
 from services.common.clock import SystemClock
 from services.common.db import create_engine
 from services.common.errors import DomainError
+from services.common.events import EventSettings
 from services.inventory import redis_gate
+from services.inventory.events import InventoryEvents
 from services.inventory.inventory import Inventory
 from services.inventory.store import InventoryStore
 from tests.mesh import new_id
@@ -37,6 +39,8 @@ class HotSlotPlan:
     database_url: str
     redis_url: str
     key_prefix: str
+    # The run's stream: the slot's totals are events like any other.
+    events: EventSettings
     tasks: int
     warmup_seconds: float
     duration_seconds: float
@@ -66,7 +70,7 @@ async def measure_hot_slot(plan: HotSlotPlan, use_redis: bool) -> HotSlotResult:
     engine = create_engine(plan.database_url)
     client = redis_gate.connect(plan.redis_url)
     inventory = Inventory(
-        InventoryStore(engine),
+        InventoryStore(engine, InventoryEvents(plan.events)),
         redis_gate.RedisGate(client, plan.key_prefix),
         SystemClock(),
     )

@@ -65,6 +65,11 @@ class ServiceEnvironment:
         )
 
     @property
+    def event_prefix(self) -> str:
+        """The subjects of the run's own stream, apart from any other's."""
+        return self.key_prefix
+
+    @property
     def insurance_url(self) -> str:
         return f"http://{HOST}:{self.insurance_port}"
 
@@ -77,6 +82,7 @@ class ServiceEnvironment:
             "VAXBOOK_REDIS_URL": self.redis_url,
             "VAXBOOK_NATS_URL": self.nats_url,
             "VAXBOOK_KEY_PREFIX": self.key_prefix,
+            "VAXBOOK_EVENT_PREFIX": self.event_prefix,
             "VAXBOOK_INSURANCE_URL": self.insurance_url,
             "VAXBOOK_LOG_LEVEL": "WARNING",
         }

@@ -21,7 +21,11 @@ FIGURES = (
     "redis_to_db_hot_slot",
     "oversold",
     "contention_pending",
+    "relay_events_per_s",
+    "outbox_lag_p99_s",
 )
+# How a figure's value compares with its target's bound.
+_RELATIONS = {">=": operator.ge, "<=": operator.le, "=": operator.eq}
 
 
 @dataclass(frozen=True)
@@ -31,8 +35,7 @@ class Target:
     bound: float
 
     def met(self, value: float) -> bool:
-        compare = operator.ge if self.relation == ">=" else operator.eq
-        return compare(value, self.bound)
+        return _RELATIONS[self.relation](value, self.bound)
 
     def __str__(self) -> str:
         return f"{self.relation} {self.bound:g}"
@@ -47,6 +50,7 @@ def targets(contention_seats: int) -> dict[str, Target]:
             Target("redis_to_db_hot_slot", ">=", 3),
             Target("oversold", "=", 0),
             Target("contention_pending", "=", contention_seats),
+            Target("outbox_lag_p99_s", "<=", 1),
         )
     }
 

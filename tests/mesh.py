@@ -52,15 +52,17 @@ class Mesh:
     servers: dict[str, RunningServer] = field(default_factory=dict)
     servicers: dict[str, object] = field(default_factory=dict)
     channels: list[grpc.aio.Channel] = field(default_factory=list)
+    shared_channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
 
     def channel(self, service: str) -> grpc.aio.Channel:
-        """A channel whose calls carry a service token unless they pass
-        their own ``authorization`` metadata."""
-        ch = token_channel(
-            f"127.0.0.1:{self.servers[service].port}", self.service_tokens
-        )
-        self.channels.append(ch)
-        return ch
+        """The channel to ``service``, shared by every stub; its calls carry a
+        service token unless they pass their own ``authorization`` metadata."""
+        if service not in self.shared_channels:
+            self.shared_channels[service] = token_channel(
+                f"127.0.0.1:{self.servers[service].port}", self.service_tokens
+            )
+            self.channels.append(self.shared_channels[service])
+        return self.shared_channels[service]
 
     def anonymous(self, service: str) -> grpc.aio.Channel:
         """A channel whose calls carry no token at all."""

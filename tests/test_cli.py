@@ -14,7 +14,7 @@ from stdnum import verhoeff
 from vaxbook.appointment.v1 import appointment_pb2 as appt
 from vaxbook.clinic.v1 import clinic_pb2 as clin
 
-from services.common.config import SERVICES, Settings
+from services.common.config import Settings
 from services.seed import DAYS, SLOTS_PER_DAY, seed
 from services.walkthrough import walk_through
 from tests.mesh import new_id
@@ -52,7 +52,7 @@ def mesh_settings(mesh, settings: Settings) -> Settings:
     return dataclasses.replace(
         settings,
         service_addrs={
-            name: f"127.0.0.1:{mesh.servers[name].port}" for name in SERVICES
+            name: f"127.0.0.1:{server.port}" for name, server in mesh.servers.items()
         },
     )
 

@@ -18,6 +18,7 @@ from services.common.config import (
     Settings,
 )
 from services.eligibility.config import InsuranceSettings
+from services.notification.config import NotificationSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_SERVERS = {"postgres": "postgres:16", "redis": "redis:7", "nats": "nats:2"}
@@ -80,6 +81,7 @@ def settings_from(
         patch.setattr(os, "environ", environ)
         settings = Settings.from_env()
     InsuranceSettings.from_env(environ)
+    NotificationSettings.from_env(environ)
     return settings, environ.read
 
 

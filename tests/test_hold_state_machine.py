@@ -25,7 +25,9 @@ from hypothesis.stateful import (
 from services.common.clock import FakeClock
 from services.common.db import create_engine
 from services.common.errors import DomainError
+from services.common.events import EventSettings
 from services.inventory import redis_gate
+from services.inventory.events import InventoryEvents
 from services.inventory.inventory import Inventory
 from services.inventory.store import InventoryStore
 
@@ -55,7 +57,9 @@ class Model:
         return sum(1 for s in self.committed.values() if slot in (None, s))
 
 
-def machine_for(database_url: str, redis_url: str, redis_path: bool):
+def machine_for(
+    database_url: str, redis_url: str, redis_path: bool, events: InventoryEvents
+):
     class HoldMachine(RuleBasedStateMachine):
         holds = Bundle("holds")
         commits = Bundle("commits")
@@ -70,7 +74,7 @@ def machine_for(database_url: str, redis_url: str, redis_path: bool):
             self.engine = create_engine(database_url, pool_size=2)
             self.client = redis_gate.connect(redis_url)
             self.inventory = Inventory(
-                InventoryStore(self.engine),
+                InventoryStore(self.engine, events),
                 redis_gate.RedisGate(self.client, f"vbsm-{self.clinic}"),
                 self.clock,
             )
@@ -168,7 +172,12 @@ def machine_for(database_url: str, redis_url: str, redis_path: bool):
 
 @pytest.mark.parametrize("redis_path", [True, False], ids=["redis", "database"])
 def test_seats_and_doses_always_add_up(settings, redis_path):
-    machine = machine_for(settings.database_url, settings.redis_url, redis_path)
+    machine = machine_for(
+        settings.database_url,
+        settings.redis_url,
+        redis_path,
+        InventoryEvents(EventSettings.from_settings(settings)),
+    )
     machine.TestCase.settings = hypothesis_settings(
         max_examples=25,
         stateful_step_count=25,

@@ -4,6 +4,7 @@ metrics, JSON logs, error mapping, and a graceful stop on SIGTERM."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import json
 import logging
@@ -22,6 +23,7 @@ from prometheus_client import REGISTRY
 from vaxbook.clinic.v1 import clinic_pb2 as clin
 from vaxbook.clinic.v1 import clinic_pb2_grpc
 
+from services.clinic import app as clinic_app
 from services.common.errors import read_error
 from services.common.logs import JsonFormatter
 from services.common.server import Registration, create_server
@@ -183,6 +185,29 @@ async def test_unexpected_failure_is_internal_and_keeps_its_details_private():
         "vaxbook_rpc_errors_total", service="failing", rpc="GetClinic", code="INTERNAL"
     )
     assert errors_after == errors_before + 1
+
+
+async def test_an_unreachable_database_is_unavailable_and_retryable(settings, clock):
+    # Nothing listens on port 1: every connection attempt is refused.
+    unreachable = dataclasses.replace(
+        settings, database_url="postgresql+psycopg://postgres@127.0.0.1:1/vaxbook"
+    )
+    registrations, on_stop = await clinic_app.build(unreachable, clock)
+    running = await create_server("no-database", registrations, "127.0.0.1:0")
+    running.on_stop.extend(on_stop)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            clinics = clinic_pb2_grpc.ClinicServiceStub(channel)
+            with pytest.raises(grpc.aio.AioRpcError) as failed:
+                await clinics.GetClinic(clin.GetClinicRequest(name="clinics/any"))
+    finally:
+        await running.stop(grace=0)
+
+    error = read_error(failed.value)
+    assert (error.code, error.reason) == (
+        grpc.StatusCode.UNAVAILABLE,
+        "DATABASE_UNAVAILABLE",
+    )
 
 
 async def _answers_health(address: str) -> bool:

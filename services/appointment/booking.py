@@ -21,7 +21,7 @@ from vaxbook.inventory.v1 import inventory_pb2_grpc
 
 from services.appointment.eligibility import EligibilityGate, Verdict
 from services.appointment.errors import AppointmentError
-from services.appointment.holds import HoldTaker
+from services.appointment.holds import HoldCommitter, HoldTaker
 from services.appointment.rows import AppointmentRow
 from services.appointment.slots import SlotDirectory, SlotInfo
 from services.appointment.store import AppointmentStore
@@ -76,6 +76,7 @@ class Booking:
         self.store = store
         self.inventory = inventory
         self.holds = HoldTaker(inventory)
+        self.commits = HoldCommitter(inventory)
         self.slots = slots
         self.clock = clock
         self.hold_ttl_seconds = hold_ttl_seconds
@@ -268,9 +269,7 @@ class Booking:
             raise AppointmentError.wrong_state(_name(row), row.state, "confirm")
         if row.eligibility in ("CHECKING", "RETRYING"):
             raise pending_error(row)
-        marked = await self.store.transition(
-            row.id, ("PENDING",), confirm_requested=True, update_time=now
-        )
+        marked = await self.store.mark_confirming(row.id)
         if marked is None:
             return await self._settled(appointment_id, "confirm")
         return await self._finish_confirm(marked, call_timeout)
@@ -279,26 +278,22 @@ class Booking:
         self, row: AppointmentRow, call_timeout: float
     ) -> AppointmentRow:
         try:
-            async with upstream("inventory"):
-                await self.inventory.CommitHold(
-                    inv.CommitHoldRequest(
-                        name=_hold_name(row),
-                        slot=SLOT.format(clinic=row.clinic_id, slot=row.slot_id),
-                        vaccine=row.vaccine,
-                        expire_time=to_timestamp(row.hold_expires_at),
-                        request_id=f"confirm-{row.id}",
-                    ),
-                    timeout=call_timeout,
+            await self.commits.commit(
+                inv.CommitHoldRequest(
+                    name=_hold_name(row),
+                    slot=SLOT.format(clinic=row.clinic_id, slot=row.slot_id),
+                    vaccine=row.vaccine,
+                    expire_time=to_timestamp(row.hold_expires_at),
+                    request_id=f"confirm-{row.id}",
                 )
+            )
         except DomainError as refusal:
             if refusal.reason in COMMIT_REFUSALS:
                 await self._end(row, "EXPIRED", refusal.reason, call_timeout)
                 if refusal.reason == "HOLD_EXPIRED":
                     raise AppointmentError.hold_expired(_name(row)) from None
             raise
-        confirmed = await self.store.transition(
-            row.id, ("PENDING",), state="CONFIRMED", update_time=self.clock.now()
-        )
+        confirmed = await self.store.confirm(row.id, self.clock.now())
         if confirmed is None:
             return await self._settled(row.id, "confirm")
         log.info("appointment confirmed")

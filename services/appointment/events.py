@@ -71,4 +71,5 @@ def _ref(row: AppointmentRow) -> events_pb2.AppointmentRef:
         slot=SLOT.format(clinic=row.clinic_id, slot=row.slot_id),
         vaccine=row.vaccine,
         dose_number=row.dose_number,
+        slot_start_time=to_timestamp(row.slot_start),
     )

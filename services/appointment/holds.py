@@ -1,4 +1,4 @@
-"""Taking holds from inventory, many reservations to a call."""
+"""Taking and committing holds at inventory, many bookings to a call."""
 
 from __future__ import annotations
 
@@ -35,9 +35,38 @@ class HoldTaker:
                 inv.BatchCreateHoldsRequest(requests=requests),
                 timeout=self.call_timeout_seconds,
             )
-        return [
-            result.hold
-            if result.WhichOneof("result") == "hold"
-            else from_status_proto(result.error)
-            for result in response.results
-        ]
+        return [_outcome(result) for result in response.results]
+
+
+class HoldCommitter:
+    """Sends concurrent ``CommitHold`` requests as ``BatchCommitHolds`` calls;
+    each caller gets its own committed hold or its own refusal."""
+
+    def __init__(
+        self,
+        inventory: inventory_pb2_grpc.InventoryServiceStub,
+        call_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        self.inventory = inventory
+        self.call_timeout_seconds = call_timeout_seconds
+        self._batcher = Batcher(self._send)
+
+    async def commit(self, request: inv.CommitHoldRequest) -> inv.Hold:
+        """The committed hold, or the ``DomainError`` inventory refused it with."""
+        return await self._batcher.submit(request)
+
+    async def _send(
+        self, requests: list[inv.CommitHoldRequest]
+    ) -> list[inv.Hold | DomainError]:
+        async with upstream("inventory"):
+            response = await self.inventory.BatchCommitHolds(
+                inv.BatchCommitHoldsRequest(requests=requests),
+                timeout=self.call_timeout_seconds,
+            )
+        return [_outcome(result) for result in response.results]
+
+
+def _outcome(result: inv.HoldResult) -> inv.Hold | DomainError:
+    if result.WhichOneof("result") == "hold":
+        return result.hold
+    return from_status_proto(result.error)

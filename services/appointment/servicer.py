@@ -96,6 +96,11 @@ class AppointmentServicer(appointment_pb2_grpc.AppointmentServiceServicer):
         with checking() as check:
             ids = check.name("name", request.name, APPOINTMENT)
         row = await self.booking.get(ids["appointment"], guard=_reader_guard)
+        viewer = current_principal()
+        if viewer.role is Role.CLINIC_STAFF:
+            await self.booking.store.record_view(
+                row, viewer, f"/{SERVICE}/GetAppointment", self.booking.clock.now()
+            )
         return _appointment(row)
 
     async def ListAppointments(self, request, context) -> pb.ListAppointmentsResponse:

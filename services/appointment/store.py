@@ -16,9 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.appointment.events import AppointmentEvents
 from services.appointment.rows import AppointmentRow
 from services.appointment.tables import ACTIVE_STATES, appointments, outbox
+from services.common.auth import Principal
 from services.common.batching import Batcher
 from services.common.db import autocommit
+from services.common.names import APPOINTMENT, CLINIC, Person
 from services.common.outbox import write_events
+from services.common.views import personal_data_viewed
 
 # Built once; executed with many rows, SQLAlchemy sends them as one
 # multi-row INSERT without compiling it again.
@@ -33,6 +36,8 @@ class AppointmentStore:
         self.single = autocommit(engine)
         self._inserts = Batcher(self._insert_rows)
         self._passes = Batcher(self._record_passes)
+        self._marks = Batcher(self._mark_confirming)
+        self._confirms = Batcher(self._confirm)
 
     async def find_for_reserve(
         self, request_id: str, citizen_id: str, dose_number: int, now: datetime
@@ -142,6 +147,37 @@ class AppointmentStore:
     async def release_done(self, appointment_id: str) -> None:
         await self._update(appointments.c.id == appointment_id, release_pending=False)
 
+    async def mark_confirming(self, appointment_id: str) -> AppointmentRow | None:
+        """Records that a PENDING appointment's hold is being committed, so an
+        interrupted confirm is finished rather than released; ``None`` when it
+        is no longer pending. Concurrent marks share one statement."""
+        return await self._marks.submit(appointment_id)
+
+    async def _mark_confirming(self, ids: list[str]) -> list[AppointmentRow | None]:
+        rows = await self._update(
+            and_(appointments.c.id.in_(ids), appointments.c.state == "PENDING"),
+            confirm_requested=True,
+        )
+        return _in_order(ids, rows)
+
+    async def confirm(
+        self, appointment_id: str, now: datetime
+    ) -> AppointmentRow | None:
+        """Marks a PENDING appointment CONFIRMED with its event; ``None`` when
+        it is no longer pending. Concurrent confirms share one transaction."""
+        return await self._confirms.submit((appointment_id, now))
+
+    async def _confirm(
+        self, confirms: list[tuple[str, datetime]]
+    ) -> list[AppointmentRow | None]:
+        ids = [appointment_id for appointment_id, _ in confirms]
+        rows = await self._update(
+            and_(appointments.c.id.in_(ids), appointments.c.state == "PENDING"),
+            state="CONFIRMED",
+            update_time=max(now for _, now in confirms),
+        )
+        return _in_order(ids, rows)
+
     async def record_pass(
         self, appointment_id: str, rules_version: str
     ) -> AppointmentRow | None:
@@ -155,7 +191,7 @@ class AppointmentStore:
         by_version: dict[str, list[str]] = defaultdict(list)
         for appointment_id, rules_version in passes:
             by_version[rules_version].append(appointment_id)
-        passed: dict[str, AppointmentRow] = {}
+        passed: list[AppointmentRow] = []
         for rules_version, ids in by_version.items():
             rows = await self._update(
                 and_(
@@ -167,8 +203,8 @@ class AppointmentStore:
                 rules_version=rules_version,
                 next_check_at=None,
             )
-            passed.update((row.id, row) for row in rows)
-        return [passed.get(appointment_id) for appointment_id, _ in passes]
+            passed += rows
+        return _in_order([appointment_id for appointment_id, _ in passes], passed)
 
     async def update_fields(self, appointment_id: str, **values) -> None:
         """Sets bookkeeping fields that change no state."""
@@ -250,3 +286,30 @@ class AppointmentStore:
                 conn, outbox, [e for e in events if e], values["update_time"]
             )
         return rows
+
+    async def record_view(
+        self, row: AppointmentRow, viewer: Principal, rpc: str, now: datetime
+    ) -> None:
+        """Writes to the outbox, for the audit trail, that ``viewer`` read the
+        appointment through ``rpc``, in a statement of its own."""
+        name = APPOINTMENT.format(appointment=row.id)
+        view = personal_data_viewed(
+            self.events.settings,
+            viewer,
+            name,
+            rpc,
+            now,
+            citizen=Person.from_key(row.citizen_id).name,
+            appointment=name,
+            clinic=CLINIC.format(clinic=row.clinic_id),
+        )
+        async with self.single.connect() as conn:
+            await write_events(conn, outbox, [view], now)
+
+
+def _in_order(
+    ids: list[str], rows: list[AppointmentRow]
+) -> list[AppointmentRow | None]:
+    """``rows`` in the order of ``ids``, ``None`` where an id has no row."""
+    by_id = {row.id: row for row in rows}
+    return [by_id.get(appointment_id) for appointment_id in ids]

@@ -9,6 +9,8 @@ from services.auth.identity import Contact, Hasher
 from services.auth.store import AccountRow, AuthStore, DependantRow, NewAccount
 from services.common.auth import AuthError, Principal, Role
 from services.common.clock import Clock
+from services.common.errors import NotFound
+from services.common.names import Person
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +24,17 @@ class Accounts:
         self.clock = clock
 
     async def sign_up(
-        self, national_id: str, contact: Contact, request_id: str
+        self, national_id: str, contact: Contact, language: str, request_id: str
     ) -> AccountRow:
-        """A new citizen account; a retry returns the first one."""
+        """A new citizen account whose notifications are written in
+        ``language``; a retry returns the first one."""
         account = NewAccount(
-            "citizen", self.hasher.national_id(national_id), contact, "citizen", []
+            "citizen",
+            self.hasher.national_id(national_id),
+            contact,
+            "citizen",
+            [],
+            language,
         )
         return await self._create(account, request_id)
 
@@ -72,6 +80,18 @@ class Accounts:
         if caller.role is not Role.SERVICE:
             _check_owner(caller, citizen_id)
         return await self.store.list_dependants(citizen_id)
+
+    async def notification_account(self, person: Person) -> AccountRow:
+        """The citizen account that is notified about ``person``: their own,
+        or for a dependant the citizen who registered them."""
+        account = await self.store.get_account(person.citizen)
+        if account is None or account.kind != "citizen":
+            raise NotFound("citizen", person.account)
+        if person.dependant and (
+            await self.store.get_dependant(person.citizen, person.dependant) is None
+        ):
+            raise NotFound("dependant", person.name)
+        return account
 
     async def _create(self, account: NewAccount, request_id: str) -> AccountRow:
         row = await self.store.create_account(request_id, account, self.clock.now())

@@ -7,6 +7,7 @@ from vaxbook.auth.v1 import auth_pb2_grpc
 
 from services.auth.accounts import Accounts
 from services.auth.identity import (
+    Contact,
     NationalIdScheme,
     check_contact,
     check_national_id,
@@ -16,6 +17,7 @@ from services.auth.signin import SignIn, StartedSignIn
 from services.auth.store import AccountRow, DependantRow
 from services.common.auth import PUBLIC, IssuedToken, Role, current_principal
 from services.common.clock import to_timestamp
+from services.common.languages import check_language
 from services.common.names import (
     CITIZEN,
     CLINIC,
@@ -23,6 +25,7 @@ from services.common.names import (
     SIGN_IN_CHALLENGE,
     SIGNING_KEY,
     STAFF_ACCOUNT,
+    check_person,
 )
 from services.common.validation import Checker, checking
 
@@ -38,6 +41,7 @@ ACCESS_POLICY = {
     f"/{SERVICE}/AddDependant": {Role.CITIZEN},
     f"/{SERVICE}/ListDependants": {Role.CITIZEN, Role.SERVICE},
     f"/{SERVICE}/CreateStaffAccount": {Role.ADMIN},
+    f"/{SERVICE}/GetNotificationContact": {Role.SERVICE},
 }
 
 _ROLES = {
@@ -81,12 +85,18 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
                 check, "national_id", request.national_id, self.scheme
             )
             contact = check_contact(check, "contact", request.contact)
+            language = check_language(
+                check, "preferred_language", request.preferred_language
+            )
             check.request_id(request.request_id)
-        row = await self.accounts.sign_up(national_id, contact, request.request_id)
+        row = await self.accounts.sign_up(
+            national_id, contact, language, request.request_id
+        )
         return pb.Citizen(
             name=CITIZEN.format(citizen=row.id),
             masked_destination=row.contact.masked(),
             create_time=to_timestamp(row.create_time),
+            preferred_language=row.preferred_language,
         )
 
     async def StartSignIn(self, request, context) -> pb.SignInChallenge:
@@ -158,6 +168,17 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         )
         return _staff_account(row)
 
+    async def GetNotificationContact(self, request, context) -> pb.NotificationContact:
+        with checking() as check:
+            person = check_person(check, "name", request.name)
+        row = await self.accounts.notification_account(person)
+        return pb.NotificationContact(
+            account=CITIZEN.format(citizen=row.id),
+            contact=_contact(row.contact),
+            masked_destination=row.contact.masked(),
+            preferred_language=row.preferred_language,
+        )
+
     async def ListSigningKeys(self, request, context) -> pb.ListSigningKeysResponse:
         return pb.ListSigningKeysResponse(
             signing_keys=[
@@ -189,6 +210,12 @@ def _check_staff_role(check: Checker, staff: pb.StaffAccount) -> Role:
     if role is not Role.CLINIC_STAFF and staff.clinics:
         check.fail("staff_account.clinics", f"must be empty for role {role.value}")
     return role
+
+
+def _contact(contact: Contact) -> pb.Contact:
+    if contact.kind == "phone":
+        return pb.Contact(phone_number=contact.address)
+    return pb.Contact(email=contact.address)
 
 
 def _challenge(started: StartedSignIn) -> pb.SignInChallenge:

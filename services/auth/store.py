@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.auth.identity import Contact
 from services.auth.tables import accounts, challenges, dependants, signing_keys
+from services.common.languages import DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class AccountRow:
     role: str
     clinics: list[str]
     create_time: datetime
+    preferred_language: str = DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class NewAccount:
     contact: Contact
     role: str
     clinics: list[str]
+    preferred_language: str = DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,7 @@ class AuthStore:
                     contact=account.contact.address,
                     role=account.role,
                     clinics=account.clinics,
+                    preferred_language=account.preferred_language,
                     request_id=request_id,
                     create_time=now,
                 )
@@ -230,6 +234,16 @@ class AuthStore:
             )
             return await self._dependant_by_request(conn, request_id)
 
+    async def get_dependant(
+        self, owner_id: str, dependant_id: str
+    ) -> DependantRow | None:
+        query = select(*_DEPENDANT_COLUMNS).where(
+            dependants.c.owner_id == owner_id, dependants.c.id == dependant_id
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return DependantRow(*row) if row else None
+
     async def list_dependants(self, owner_id: str) -> list[DependantRow]:
         query = (
             select(*_DEPENDANT_COLUMNS)
@@ -295,6 +309,7 @@ def _account(row) -> AccountRow:
         row.role,
         list(row.clinics),
         row.create_time,
+        row.preferred_language,
     )
 
 

@@ -34,6 +34,8 @@ accounts = Table(
     Column("clinics", ARRAY(Text), nullable=False),
     Column("request_id", Text, nullable=False, unique=True),
     Column("create_time", DateTime(timezone=True), nullable=False),
+    # BCP 47 code of the language notifications are written in.
+    Column("preferred_language", Text, nullable=False, server_default="en"),
     UniqueConstraint("national_id_hash", "kind", name="one_account_per_id_and_kind"),
     CheckConstraint("kind IN ('citizen', 'staff')", name="account_kind_known"),
     CheckConstraint("contact_kind IN ('phone', 'email')", name="contact_kind_known"),

@@ -5,28 +5,42 @@ from __future__ import annotations
 from vaxbook.clinic.v1 import clinic_pb2, clinic_pb2_grpc
 from vaxbook.inventory.v1 import inventory_pb2_grpc
 
+from services.clinic.events import ClinicEvents
 from services.clinic.servicer import ACCESS_POLICY, ClinicServicer
 from services.clinic.store import ClinicStore
+from services.clinic.tables import outbox
 from services.common.access import ServiceAccess
 from services.common.clock import Clock, SystemClock
 from services.common.config import Settings
 from services.common.db import create_engine
+from services.common.events import EventSettings
+from services.common.jobs import PeriodicJob
+from services.common.outbox import OutboxRelay
 from services.common.server import Registration
+
+# Clinic changes are few: a slower relay pass costs nothing that matters.
+RELAY_INTERVAL_SECONDS = 0.5
 
 
 async def build(settings: Settings, clock: Clock | None = None):
     """The clinic registration and its shutdown hooks."""
     clock = clock or SystemClock()
     engine = create_engine(settings.database_url, pool_size=5)
+    events = EventSettings.from_settings(settings)
     access = await ServiceAccess.start(settings, clock, "clinic")
     inventory_channel = access.channel(settings.service_addrs["inventory"])
     servicer = ClinicServicer(
-        ClinicStore(engine),
+        ClinicStore(engine, ClinicEvents(events)),
         inventory_pb2_grpc.InventoryServiceStub(inventory_channel),
         clock,
     )
+    relay = OutboxRelay(engine, outbox, events, clock)
+    relay_job = PeriodicJob("outbox-relay", relay.relay_or_wait, RELAY_INTERVAL_SECONDS)
+    relay_job.start()
 
     async def close() -> None:
+        await relay_job.stop()
+        await relay.close()
         await access.close()
         await engine.dispose()
 

@@ -106,6 +106,7 @@ class ClinicServicer(clinic_pb2_grpc.ClinicServiceServicer):
                 "end_time": slot.end_time.ToDatetime(tzinfo=UTC),
                 "capacity": slot.capacity,
             },
+            self.clock.now(),
         )
         # Retries reach here too, so the seats reach inventory even if an
         # earlier attempt stopped after the insert.
@@ -152,7 +153,13 @@ class ClinicServicer(clinic_pb2_grpc.ClinicServiceServicer):
         # Inventory refuses a capacity below the committed seats; only then
         # does the clinic's own record change.
         await self._push_capacity(row, request.request_id, context)
-        await self.store.set_capacity(row.clinic_id, row.id, request.capacity)
+        await self.store.set_capacity(
+            row.clinic_id,
+            row.id,
+            request.capacity,
+            self.clock.now(),
+            request.request_id,
+        )
         return _slot(row)
 
     async def _push_capacity(

@@ -1,4 +1,8 @@
-"""PostgreSQL storage of clinics and slots."""
+"""PostgreSQL storage of clinics and slots.
+
+Every change writes its event to the clinic outbox in the same transaction; a
+retried request that changes nothing writes none.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.clinic.tables import clinics, slots
+from services.clinic.events import ClinicEvents
+from services.clinic.tables import clinics, outbox, slots
+from services.common.outbox import write_events
 
 
 @dataclass(frozen=True)
@@ -46,15 +52,16 @@ _SLOT_COLUMNS = (
 
 
 class ClinicStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, events: ClinicEvents) -> None:
         self.engine = engine
+        self.events = events
 
     async def create_clinic(
         self, request_id: str, fields: dict, now: datetime
     ) -> ClinicRow:
         """Inserts a clinic; a retried ``request_id`` returns the first one."""
         async with self.engine.begin() as conn:
-            await conn.execute(
+            inserted = await conn.scalar(
                 insert(clinics)
                 .values(
                     id=uuid.uuid4().hex,
@@ -63,13 +70,16 @@ class ClinicStore:
                     **fields,
                 )
                 .on_conflict_do_nothing(index_elements=[clinics.c.request_id])
+                .returning(clinics.c.id)
             )
-            row = (
-                await conn.execute(
-                    select(clinics).where(clinics.c.request_id == request_id)
-                )
-            ).one()
-        return _clinic(row)
+            found = await conn.execute(
+                select(clinics).where(clinics.c.request_id == request_id)
+            )
+            row = _clinic(found.one())
+            if inserted is not None:
+                event = self.events.clinic_created(row, request_id)
+                await write_events(conn, outbox, [event], now)
+        return row
 
     async def get_clinic(self, clinic_id: str) -> ClinicRow | None:
         async with self.engine.connect() as conn:
@@ -90,10 +100,11 @@ class ClinicStore:
             return [_clinic(row) for row in await conn.execute(query)]
 
     async def create_slot(
-        self, request_id: str, clinic_id: str, fields: dict
+        self, request_id: str, clinic_id: str, fields: dict, now: datetime
     ) -> SlotRow:
+        """Inserts a slot; a retried ``request_id`` returns the first one."""
         async with self.engine.begin() as conn:
-            await conn.execute(
+            inserted = await conn.scalar(
                 insert(slots)
                 .values(
                     id=uuid.uuid4().hex,
@@ -102,15 +113,18 @@ class ClinicStore:
                     **fields,
                 )
                 .on_conflict_do_nothing(index_elements=[slots.c.request_id])
+                .returning(slots.c.id)
             )
-            row = (
-                await conn.execute(
-                    select(*_SLOT_COLUMNS)
-                    .join(clinics)
-                    .where(slots.c.request_id == request_id)
-                )
-            ).one()
-        return SlotRow(*row)
+            found = await conn.execute(
+                select(*_SLOT_COLUMNS)
+                .join(clinics)
+                .where(slots.c.request_id == request_id)
+            )
+            row = SlotRow(*found.one())
+            if inserted is not None:
+                event = self.events.slot_created(row, now, request_id)
+                await write_events(conn, outbox, [event], now)
+        return row
 
     async def get_slot(self, clinic_id: str, slot_id: str) -> SlotRow | None:
         async with self.engine.connect() as conn:
@@ -152,13 +166,27 @@ class ClinicStore:
         async with self.engine.connect() as conn:
             return [SlotRow(*row) for row in await conn.execute(query)]
 
-    async def set_capacity(self, clinic_id: str, slot_id: str, capacity: int) -> None:
+    async def set_capacity(
+        self,
+        clinic_id: str,
+        slot_id: str,
+        capacity: int,
+        now: datetime,
+        request_id: str,
+    ) -> None:
+        """Sets a slot's seats; the event is written only when they change."""
+        this_slot = and_(slots.c.id == slot_id, slots.c.clinic_id == clinic_id)
         async with self.engine.begin() as conn:
-            await conn.execute(
-                update(slots)
-                .where(slots.c.id == slot_id, slots.c.clinic_id == clinic_id)
-                .values(capacity=capacity)
+            capacity_before = await conn.scalar(
+                select(slots.c.capacity).where(this_slot).with_for_update()
             )
+            if capacity_before is None or capacity_before == capacity:
+                return
+            await conn.execute(update(slots).where(this_slot).values(capacity=capacity))
+            event = self.events.capacity_changed(
+                clinic_id, slot_id, capacity_before, capacity, now, request_id
+            )
+            await write_events(conn, outbox, [event], now)
 
 
 def _clinic(row) -> ClinicRow:

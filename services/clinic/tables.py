@@ -12,6 +12,8 @@ from sqlalchemy import (
     Text,
 )
 
+from services.common.outbox import outbox_table
+
 metadata = MetaData(schema="clinic")
 
 clinics = Table(
@@ -38,3 +40,6 @@ slots = Table(
     CheckConstraint("end_time > start_time", name="slot_ends_after_start"),
     CheckConstraint("capacity > 0", name="slot_has_seats"),
 )
+
+# Events of clinic and slot changes, written in the same transaction.
+outbox = outbox_table(metadata)

@@ -10,7 +10,16 @@ import os
 from dataclasses import dataclass, field
 
 # In start-up order: auth first, since the others fetch its signing keys.
-SERVICES = ("auth", "clinic", "inventory", "patient", "eligibility", "appointment")
+SERVICES = (
+    "auth",
+    "clinic",
+    "inventory",
+    "patient",
+    "eligibility",
+    "appointment",
+    "audit",
+    "notification",
+)
 
 # Where each service listens by default: gRPC port and Prometheus metrics port.
 DEFAULT_GRPC_PORTS = {

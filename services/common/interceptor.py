@@ -10,12 +10,17 @@ import logging
 import time
 
 import grpc
+import sqlalchemy.exc
 from prometheus_client import Counter, Histogram
 
 from services.common import logs
-from services.common.errors import DomainError, to_status
+from services.common.errors import DomainError, Unavailable, to_status
 
 log = logging.getLogger(__name__)
+
+# Failures to reach PostgreSQL, which the caller may retry: a refused or lost
+# connection, or no pooled connection free in time.
+_DATABASE_DOWN = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.TimeoutError)
 
 RPC_CALLS = Counter(
     "vaxbook_rpc_calls_total", "RPCs handled, by outcome.", ["service", "rpc", "code"]
@@ -66,7 +71,13 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             started = time.perf_counter()
             code = grpc.StatusCode.OK
             try:
-                return await behaviour(request, context)
+                try:
+                    return await behaviour(request, context)
+                except _DATABASE_DOWN as error:
+                    raise Unavailable(
+                        "DATABASE_UNAVAILABLE",
+                        f"{service}'s database did not answer; retry shortly",
+                    ) from error
             except DomainError as error:
                 code = error.code
                 log.info(

@@ -3,19 +3,23 @@
 A service writes each event into its own ``outbox`` table in the same
 transaction as the change it describes, so an event exists exactly when its
 change does. The relay publishes unsent rows in order with ``Nats-Msg-Id`` set
-to the event id, then marks them sent. While NATS is down rows simply wait.
+to the event id, a batch at a time, then marks them sent. While NATS is down
+rows simply wait.
 Several relay replicas may run: a PostgreSQL advisory lock lets one publish at
 a time, which also keeps the order of each appointment's events.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import zlib
 from datetime import datetime
 
 import nats
 from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
+from nats.js.api import PubAck
 from prometheus_client import Counter, Gauge
 from sqlalchemy import (
     BigInteger,
@@ -119,7 +123,13 @@ class OutboxRelay:
         self._js = None
 
     async def relay_once(self) -> int:
-        """Publishes what is unsent, in order; returns how many went out."""
+        """Publishes what is unsent, in order, a batch at a time until none is
+        left; returns how many went out.
+
+        Events written while a batch is out go in the next batch at once, not
+        a job interval later, and a backlog (after NATS was down) drains
+        without pauses.
+        """
         async with self.engine.connect() as conn:
             leased = await conn.scalar(
                 select(func.pg_try_advisory_lock(self._lease_key))
@@ -127,7 +137,11 @@ class OutboxRelay:
             if not leased:
                 return 0
             try:
-                return await self._publish_unsent(conn)
+                sent = batch_sent = await self._publish_unsent(conn)
+                while batch_sent:
+                    batch_sent = await self._publish_unsent(conn)
+                    sent += batch_sent
+                return sent
             finally:
                 await self._release_lease(conn)
 
@@ -139,6 +153,29 @@ class OutboxRelay:
         await conn.commit()
 
     async def _publish_unsent(self, conn: AsyncConnection) -> int:
+        """Publishes one batch; marks sent the leading events JetStream
+        acknowledged, then raises what stopped the rest, if anything did."""
+        rows = await self._unsent(conn)
+        if not rows:
+            return 0
+        js = await self._jetstream()
+        sent, failure = self._acknowledged(rows, await _send_in_order(js, rows))
+        # Marked once per batch: if the relay dies before this, the next pass
+        # publishes those events again and JetStream drops the copies by their
+        # Nats-Msg-Id.
+        if sent:
+            await conn.execute(
+                update(self.table)
+                .where(self.table.c.id.in_(sent))
+                .values(sent_at=self.clock.now())
+            )
+            await conn.commit()
+        EVENTS_PUBLISHED.labels(self.schema).inc(len(sent))
+        if failure is not None:
+            raise failure
+        return len(sent)
+
+    async def _unsent(self, conn: AsyncConnection) -> list:
         rows = (
             await conn.execute(
                 select(
@@ -155,34 +192,23 @@ class OutboxRelay:
         ).all()
         await conn.commit()
         self._record_lag(rows)
-        if not rows:
-            return 0
-        js = await self._jetstream()
+        return rows
+
+    def _acknowledged(
+        self, rows: list, acks: list[asyncio.Future]
+    ) -> tuple[list[int], BaseException | None]:
+        """The ids of the leading rows JetStream acknowledged, and the error
+        of the first row it did not; the rows after it were not sent and go
+        out on the next pass."""
+        outcomes = [_outcome(ack) for ack in acks]
         sent: list[int] = []
-        try:
-            for row in rows:
-                ack = await js.publish(
-                    row.subject,
-                    row.payload,
-                    timeout=PUBLISH_TIMEOUT_SECONDS,
-                    headers={"Nats-Msg-Id": row.event_id},
-                )
-                if ack.duplicate:
-                    EVENTS_DUPLICATED.labels(self.schema).inc()
-                sent.append(row.id)
-        finally:
-            # Marked once per pass: if the relay dies before this, the next
-            # pass publishes those events again and JetStream drops the
-            # copies by their Nats-Msg-Id.
-            if sent:
-                await conn.execute(
-                    update(self.table)
-                    .where(self.table.c.id.in_(sent))
-                    .values(sent_at=self.clock.now())
-                )
-                await conn.commit()
-            EVENTS_PUBLISHED.labels(self.schema).inc(len(sent))
-        return len(sent)
+        for row, outcome in zip(rows, outcomes, strict=False):
+            if isinstance(outcome, BaseException):
+                return sent, outcome
+            if outcome.duplicate:
+                EVENTS_DUPLICATED.labels(self.schema).inc()
+            sent.append(row.id)
+        return sent, None
 
     def _record_lag(self, rows) -> None:
         oldest = rows[0].created_at if rows else None
@@ -232,6 +258,40 @@ class OutboxRelay:
                 log.debug("closing a broken NATS connection failed")
             self._nats = None
             self._js = None
+
+
+async def _send_in_order(js: JetStreamContext, rows: list) -> list[asyncio.Future]:
+    """Publishes the rows one after another, each once the previous one is
+    acknowledged, and stops at the first that is not; returns one settled
+    future per row tried.
+
+    Waiting for each acknowledgement costs time on a busy event loop, but it
+    is what keeps the stream's order: with several messages in flight, an
+    outage could store a later event while an earlier one is lost, and the
+    earlier one would then land after it when sent again.
+    """
+    acks: list[asyncio.Future] = []
+    for row in rows:
+        ack = asyncio.get_running_loop().create_future()
+        acks.append(ack)
+        try:
+            ack.set_result(
+                await js.publish(
+                    row.subject,
+                    row.payload,
+                    timeout=PUBLISH_TIMEOUT_SECONDS,
+                    headers={"Nats-Msg-Id": row.event_id},
+                )
+            )
+        except (NatsError, OSError, TimeoutError) as error:
+            ack.set_exception(error)
+            break
+    return acks
+
+
+def _outcome(ack: asyncio.Future) -> PubAck | BaseException:
+    """A tried event's acknowledgement, or why there is none."""
+    return ack.exception() or ack.result()
 
 
 async def _quiet(error: Exception) -> None:

@@ -80,16 +80,22 @@ class Inventory:
 
     # Totals
 
-    async def set_capacity(self, clinic_id: str, slot_id: str, capacity: int) -> None:
+    async def set_capacity(
+        self, clinic_id: str, slot_id: str, capacity: int, request_id: str = ""
+    ) -> None:
+        now = self.clock.now()
         try:
-            await self.store.set_capacity(clinic_id, slot_id, capacity)
+            await self.store.set_capacity(clinic_id, slot_id, capacity, now, request_id)
         except Refused:
             raise InventoryError.below_committed("seats", slot_id, capacity) from None
         await self._on_redis(self.gate.set_capacity(clinic_id, slot_id, capacity))
 
-    async def set_doses(self, clinic_id: str, vaccine: str, doses: int) -> None:
+    async def set_doses(
+        self, clinic_id: str, vaccine: str, doses: int, request_id: str = ""
+    ) -> None:
+        now = self.clock.now()
         try:
-            await self.store.set_doses(clinic_id, vaccine, doses)
+            await self.store.set_doses(clinic_id, vaccine, doses, now, request_id)
         except Refused:
             raise InventoryError.below_committed(
                 "doses", f"{clinic_id}/{vaccine}", doses

@@ -32,6 +32,7 @@ ACCESS_POLICY = {
     f"/{SERVICE}/CreateHold": {Role.SERVICE},
     f"/{SERVICE}/BatchCreateHolds": {Role.SERVICE},
     f"/{SERVICE}/CommitHold": {Role.SERVICE},
+    f"/{SERVICE}/BatchCommitHolds": {Role.SERVICE},
     f"/{SERVICE}/ExtendHold": {Role.SERVICE},
     f"/{SERVICE}/ReleaseHold": {Role.SERVICE},
 }
@@ -46,7 +47,9 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             ids = check.name("slot", request.slot, SLOT)
             check.between("capacity", request.capacity, 1, 1_000_000)
             check.request_id(request.request_id)
-        await self.inventory.set_capacity(ids["clinic"], ids["slot"], request.capacity)
+        await self.inventory.set_capacity(
+            ids["clinic"], ids["slot"], request.capacity, request.request_id
+        )
         counters = await self.inventory.availability(ids["clinic"], ids["slot"], "")
         return _availability(request.slot, "", counters)
 
@@ -56,7 +59,9 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             _check_vaccine(check, request.vaccine)
             check.between("doses", request.doses, 0, 10_000_000)
             check.request_id(request.request_id)
-        await self.inventory.set_doses(ids["clinic"], request.vaccine, request.doses)
+        await self.inventory.set_doses(
+            ids["clinic"], request.vaccine, request.doses, request.request_id
+        )
         return pb.Availability(
             vaccine=request.vaccine,
             doses=pb.Counts(total=request.doses),
@@ -106,6 +111,20 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         return _hold(hold)
 
     async def CommitHold(self, request, context) -> pb.Hold:
+        return await self._commit_hold(request)
+
+    async def BatchCommitHolds(self, request, context) -> pb.BatchCommitHoldsResponse:
+        with checking() as check:
+            check.between("requests", len(request.requests), 1, MAX_BATCH)
+        outcomes = await asyncio.gather(
+            *(self._commit_hold(one) for one in request.requests),
+            return_exceptions=True,
+        )
+        return pb.BatchCommitHoldsResponse(
+            results=[_hold_result(outcome) for outcome in outcomes]
+        )
+
+    async def _commit_hold(self, request: pb.CommitHoldRequest) -> pb.Hold:
         with checking() as check:
             ids = check.name("name", request.name, HOLD)
             slot = check.name("slot", request.slot, SLOT)

@@ -2,23 +2,31 @@
 
 Every change is one transaction of guarded updates; the table check
 constraints refuse any state with more seats or doses claimed than exist.
+A change of a total writes its event to the inventory outbox in the same
+transaction; holds write none (see ``services.inventory.events``).
 """
 
 from __future__ import annotations
 
 from collections import Counter as Tally
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, literal, select, update
+from sqlalchemy import Table, and_, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.common.db import autocommit
+from services.common.outbox import write_events
+from services.inventory.events import InventoryEvents
 from services.inventory.redis_gate import ClinicSnapshot, Counters
-from services.inventory.tables import dose_stock, holds, slot_seats
+from services.inventory.tables import dose_stock, holds, outbox, slot_seats
 
 HELD, COMMITTED, RELEASED, EXPIRED = "HELD", "COMMITTED", "RELEASED", "EXPIRED"
+# What ``inventory.commit_new_hold`` raises when a guard refuses.
+_COMMIT_REFUSALS = {"SLOT_FULL", "NO_SLOT", "OUT_OF_DOSES"}
 REDIS, DATABASE = "REDIS", "DATABASE"
 
 
@@ -44,35 +52,58 @@ class HoldRow:
 class InventoryStore:
     """Counters and hold rows in the ``inventory`` schema."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, events: InventoryEvents) -> None:
         self.engine = engine
+        self.events = events
+        # Single statements: one round trip, no BEGIN.
+        self.single = autocommit(engine)
 
     # Totals
 
-    async def set_capacity(self, clinic_id: str, slot_id: str, capacity: int) -> None:
-        """Upserts a slot's capacity; raises ``Refused`` below what is claimed."""
-        statement = insert(slot_seats).values(
-            slot_id=slot_id, clinic_id=clinic_id, capacity=capacity
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=[slot_seats.c.slot_id], set_={"capacity": capacity}
-        )
-        await self._guarded(statement, "BELOW_COMMITTED")
+    async def set_capacity(
+        self,
+        clinic_id: str,
+        slot_id: str,
+        capacity: int,
+        now: datetime,
+        request_id: str = "",
+    ) -> None:
+        """Sets a slot's capacity, writing its event when it changes; raises
+        ``Refused`` below what is claimed."""
+        row = {"slot_id": slot_id, "clinic_id": clinic_id, "capacity": capacity}
+        async with self._guarded("BELOW_COMMITTED") as conn:
+            capacity_before = await _set_total(conn, slot_seats, row, "capacity")
+            if capacity_before != capacity:
+                event = self.events.capacity_changed(
+                    clinic_id, slot_id, capacity_before, capacity, now, request_id
+                )
+                await write_events(conn, outbox, [event], now)
 
-    async def set_doses(self, clinic_id: str, vaccine: str, doses: int) -> None:
-        statement = insert(dose_stock).values(
-            clinic_id=clinic_id, vaccine=vaccine, doses=doses
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=[dose_stock.c.clinic_id, dose_stock.c.vaccine],
-            set_={"doses": doses},
-        )
-        await self._guarded(statement, "BELOW_COMMITTED")
+    async def set_doses(
+        self,
+        clinic_id: str,
+        vaccine: str,
+        doses: int,
+        now: datetime,
+        request_id: str = "",
+    ) -> None:
+        """Sets a clinic's stock of a vaccine, writing its event when it
+        changes; raises ``Refused`` below what is claimed."""
+        row = {"clinic_id": clinic_id, "vaccine": vaccine, "doses": doses}
+        async with self._guarded("BELOW_COMMITTED") as conn:
+            doses_before = await _set_total(conn, dose_stock, row, "doses")
+            if doses_before != doses:
+                event = self.events.doses_changed(
+                    clinic_id, vaccine, doses_before, doses, now, request_id
+                )
+                await write_events(conn, outbox, [event], now)
 
-    async def _guarded(self, statement, reason: str) -> None:
+    @asynccontextmanager
+    async def _guarded(self, reason: str):
+        """A transaction in which a broken check constraint is ``Refused``."""
         try:
             async with self.engine.begin() as conn:
-                await conn.execute(statement)
+                yield conn
         except IntegrityError:
             raise Refused(reason) from None
 
@@ -110,7 +141,7 @@ class InventoryStore:
     # Holds
 
     async def get_hold(self, hold_id: str) -> HoldRow | None:
-        async with self.engine.connect() as conn:
+        async with self.single.connect() as conn:
             row = (
                 await conn.execute(select(holds).where(holds.c.hold_id == hold_id))
             ).first()
@@ -143,6 +174,8 @@ class InventoryStore:
         recorded here for the first time, behind the capacity guards.
         Idempotent: committing a committed hold returns it.
         """
+        if await self._commit_new(hold, now):
+            return _replace(hold, state=COMMITTED)
         async with self.engine.begin() as conn:
             inserted = await conn.scalar(
                 insert(holds)
@@ -166,6 +199,32 @@ class InventoryStore:
             )
             await _move(conn, existing, held=-1, committed=1)
         return _replace(existing, state=COMMITTED)
+
+    async def _commit_new(self, hold: HoldRow, now: datetime) -> bool:
+        """Records a hold PostgreSQL has not seen as committed, with both
+        guards, in one statement; ``False`` when PostgreSQL knows the hold
+        already. Raises ``Refused`` when a guard refuses."""
+        try:
+            async with self.single.connect() as conn:
+                outcome = await conn.scalar(
+                    select(
+                        func.inventory.commit_new_hold(
+                            hold.hold_id,
+                            hold.clinic_id,
+                            hold.slot_id,
+                            hold.vaccine,
+                            hold.store,
+                            hold.expires_at,
+                            now,
+                        )
+                    )
+                )
+        except DBAPIError as error:
+            reason = getattr(getattr(error.orig, "diag", None), "message_primary", "")
+            if reason in _COMMIT_REFUSALS:
+                raise Refused(reason) from None
+            raise
+        return outcome == COMMITTED
 
     async def extend_hold(
         self, hold_id: str, expires_at: datetime, now: datetime
@@ -290,6 +349,30 @@ class InventoryStore:
                 db_holds=[tuple(row) for row in live],
                 known_hold_ids=[row[0] for row in known],
             )
+
+
+async def _set_total(
+    conn: AsyncConnection, table: Table, row: dict, column: str
+) -> int:
+    """Writes ``row``, found by ``table``'s primary key, changing only its
+    ``column`` when it exists; returns that column's value before, 0 for a
+    new row.
+
+    The row is locked before it is read, so concurrent changes of one total
+    each see the value the one before left.
+    """
+    inserted = await conn.scalar(
+        insert(table).values(**row).on_conflict_do_nothing().returning(literal(1))
+    )
+    if inserted is not None:
+        return 0
+    this_row = and_(*(key == row[key.name] for key in table.primary_key))
+    before = await conn.scalar(
+        select(table.c[column]).where(this_row).with_for_update()
+    )
+    if before != row[column]:
+        await conn.execute(update(table).where(this_row).values({column: row[column]}))
+    return before
 
 
 def _hold_values(hold: HoldRow) -> dict:

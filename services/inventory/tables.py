@@ -16,6 +16,8 @@ from sqlalchemy import (
     Text,
 )
 
+from services.common.outbox import outbox_table
+
 metadata = MetaData(schema="inventory")
 
 slot_seats = Table(
@@ -70,3 +72,6 @@ holds = Table(
         postgresql_where="state = 'HELD'",
     ),
 )
+
+# Events of changed totals, written in the same transaction; holds have none.
+outbox = outbox_table(metadata)

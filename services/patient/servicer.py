@@ -8,11 +8,13 @@ from datetime import date
 from vaxbook.patient.v1 import patient_pb2 as pb
 from vaxbook.patient.v1 import patient_pb2_grpc
 
-from services.common.auth import Role
+from services.common.auth import Role, current_principal
 from services.common.clock import Clock, to_timestamp
 from services.common.errors import NotFound
+from services.common.events import EventSettings
 from services.common.names import CLINIC, Person, check_person
 from services.common.validation import checking
+from services.common.views import is_person, personal_data_viewed
 from services.patient.errors import PatientError
 from services.patient.permissions import FULL_VIEW, Permissions
 from services.patient.records import check_patient, check_vaccination
@@ -21,6 +23,7 @@ from services.patient.store import PatientRow, PatientStore, VaccinationRow
 log = logging.getLogger(__name__)
 
 SERVICE = pb.DESCRIPTOR.services_by_name["PatientService"].full_name
+GET_PATIENT = f"/{SERVICE}/GetPatient"
 
 # Who may call each RPC; the AuthInterceptor refuses everyone else, and the
 # servicer then checks the record itself (see ``permissions``).
@@ -43,11 +46,16 @@ MAX_BATCH = 500
 
 class PatientServicer(patient_pb2_grpc.PatientServiceServicer):
     def __init__(
-        self, store: PatientStore, permissions: Permissions, clock: Clock
+        self,
+        store: PatientStore,
+        permissions: Permissions,
+        clock: Clock,
+        events: EventSettings,
     ) -> None:
         self.store = store
         self.permissions = permissions
         self.clock = clock
+        self.events = events
 
     async def GetPatient(self, request, context) -> pb.Patient:
         with checking() as check:
@@ -56,7 +64,26 @@ class PatientServicer(patient_pb2_grpc.PatientServiceServicer):
         row = await self.store.get(person.key)
         if row is None:
             raise NotFound("patient", request.name)
+        await self._record_view(person)
         return view.show(_patient(row))
+
+    async def _record_view(self, person: Person) -> None:
+        """Writes to the outbox, for the audit trail, that a person read the
+        record; a read whose view cannot be written fails. Services reading
+        for themselves are not recorded."""
+        viewer = current_principal()
+        if not is_person(viewer):
+            return
+        now = self.clock.now()
+        view = personal_data_viewed(
+            self.events,
+            viewer,
+            person.patient_name,
+            GET_PATIENT,
+            now,
+            citizen=person.name,
+        )
+        await self.store.record_view(view, now)
 
     async def BatchGetPatients(self, request, context) -> pb.BatchGetPatientsResponse:
         with checking() as check:

@@ -10,9 +10,16 @@ from datetime import date, datetime
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from vaxbook.events.v1 import events_pb2
 
 from services.common.db import autocommit
-from services.patient.tables import patients, update_requests, vaccinations
+from services.common.outbox import write_events
+from services.patient.tables import (
+    outbox,
+    patients,
+    update_requests,
+    vaccinations,
+)
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,13 @@ class PatientStore:
         async with self.single.connect() as conn:
             rows = await conn.execute(_RECORD_QUERY, {"person_keys": person_keys})
             return _records(rows.all())
+
+    async def record_view(
+        self, view: tuple[str, events_pb2.Event], now: datetime
+    ) -> None:
+        """Writes a view of a record to the outbox, in a statement of its own."""
+        async with self.single.connect() as conn:
+            await write_events(conn, outbox, [view], now)
 
     async def exists(self, person_key: str) -> bool:
         query = select(patients.c.person_key).where(patients.c.person_key == person_key)

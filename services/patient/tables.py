@@ -19,6 +19,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from services.common.outbox import outbox_table
+
 metadata = MetaData(schema="patient")
 
 patients = Table(
@@ -72,3 +74,6 @@ vaccinations = Table(
     ),
     CheckConstraint("dose_number BETWEEN 1 AND 10", name="dose_number_in_range"),
 )
+
+# Views of records by people, waiting to be published for the audit trail.
+outbox = outbox_table(metadata)

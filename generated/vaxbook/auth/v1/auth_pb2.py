@@ -28,7 +28,7 @@ from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1avaxbook/auth/v1/auth.proto\x12\x0fvaxbook.auth.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"A\n\x07\x43ontact\x12\x16\n\x0cphone_number\x18\x01 \x01(\tH\x00\x12\x0f\n\x05\x65mail\x18\x02 \x01(\tH\x00\x42\r\n\x0b\x64\x65stination\"\xa8\x01\n\x07\x43itizen\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12 \n\x12masked_destination\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03:0\xea\x41-\n\x17vaxbook.example/Citizen\x12\x12\x63itizens/{citizen}\"\xe7\x01\n\x0fSignInChallenge\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12 \n\x12masked_destination\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1b\n\rattempts_left\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x03:J\xea\x41G\n\x1fvaxbook.example/SignInChallenge\x12$signInChallenges/{sign_in_challenge}\"\xb2\x01\n\x0b\x41\x63\x63\x65ssToken\x12\x13\n\x05token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x65xpire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x15\n\x07subject\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12)\n\x04role\x18\x04 \x01(\x0e\x32\x15.vaxbook.auth.v1.RoleB\x04\xe2\x41\x01\x03\x12\x15\n\x07\x63linics\x18\x05 \x03(\tB\x04\xe2\x41\x01\x03\"\xf8\x01\n\tDependant\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x39\n\x0crelationship\x18\x03 \x01(\x0e\x32\x1d.vaxbook.auth.v1.RelationshipB\x04\xe2\x41\x01\x02\x12\x35\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03:I\xea\x41\x46\n\x19vaxbook.example/Dependant\x12)citizens/{citizen}/dependants/{dependant}\"\xcd\x02\n\x0cStaffAccount\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1a\n\x0bnational_id\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\x12\x30\n\x07\x63ontact\x18\x03 \x01(\x0b\x32\x18.vaxbook.auth.v1.ContactB\x05\xe2\x41\x02\x02\x04\x12)\n\x04role\x18\x04 \x01(\x0e\x32\x15.vaxbook.auth.v1.RoleB\x04\xe2\x41\x01\x02\x12\x15\n\x07\x63linics\x18\x05 \x03(\tB\x04\xe2\x41\x01\x01\x12 \n\x12masked_destination\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03:@\xea\x41=\n\x1cvaxbook.example/StaffAccount\x12\x1dstaffAccounts/{staff_account}\"\xdc\x01\n\nSigningKey\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x14\n\x06key_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\talgorithm\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\npublic_key\x18\x04 \x01(\x0c\x42\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03::\xea\x41\x37\n\x1avaxbook.example/SigningKey\x12\x19signingKeys/{signing_key}\"v\n\rSignUpRequest\x12\x1a\n\x0bnational_id\x18\x01 \x01(\tB\x05\xe2\x41\x02\x02\x04\x12/\n\x07\x63ontact\x18\x02 \x01(\x0b\x32\x18.vaxbook.auth.v1.ContactB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"\x84\x01\n\x12StartSignInRequest\x12\x1a\n\x0bnational_id\x18\x01 \x01(\tB\x05\xe2\x41\x02\x02\x04\x12\x38\n\x0c\x61\x63\x63ount_kind\x18\x02 \x01(\x0e\x32\x1c.vaxbook.auth.v1.AccountKindB\x04\xe2\x41\x01\x01\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"_\n\x15\x43ompleteSignInRequest\x12\x17\n\tchallenge\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x04\x63ode\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"z\n\x13\x41\x64\x64\x44\x65pendantRequest\x12\x14\n\x06parent\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x33\n\tdependant\x18\x02 \x01(\x0b\x32\x1a.vaxbook.auth.v1.DependantB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"-\n\x15ListDependantsRequest\x12\x14\n\x06parent\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"H\n\x16ListDependantsResponse\x12.\n\ndependants\x18\x01 \x03(\x0b\x32\x1a.vaxbook.auth.v1.Dependant\"q\n\x19\x43reateStaffAccountRequest\x12:\n\rstaff_account\x18\x01 \x01(\x0b\x32\x1d.vaxbook.auth.v1.StaffAccountB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\x18\n\x16ListSigningKeysRequest\"L\n\x17ListSigningKeysResponse\x12\x31\n\x0csigning_keys\x18\x01 \x03(\x0b\x32\x1b.vaxbook.auth.v1.SigningKey*z\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x10\n\x0cROLE_CITIZEN\x10\x01\x12\x15\n\x11ROLE_CLINIC_STAFF\x10\x02\x12\x11\n\rROLE_REVIEWER\x10\x03\x12\x10\n\x0cROLE_AUDITOR\x10\x04\x12\x0e\n\nROLE_ADMIN\x10\x05*]\n\x0b\x41\x63\x63ountKind\x12\x1c\n\x18\x41\x43\x43OUNT_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41\x43\x43OUNT_KIND_CITIZEN\x10\x01\x12\x16\n\x12\x41\x43\x43OUNT_KIND_STAFF\x10\x02*\x8e\x01\n\x0cRelationship\x12\x1c\n\x18RELATIONSHIP_UNSPECIFIED\x10\x00\x12\x16\n\x12RELATIONSHIP_CHILD\x10\x01\x12\x17\n\x13RELATIONSHIP_PARENT\x10\x02\x12\x17\n\x13RELATIONSHIP_SPOUSE\x10\x03\x12\x16\n\x12RELATIONSHIP_OTHER\x10\x04\x32\xf3\x06\n\x0b\x41uthService\x12\x62\n\x06SignUp\x12\x1e.vaxbook.auth.v1.SignUpRequest\x1a\x18.vaxbook.auth.v1.Citizen\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x13/v1/citizens:signUp:\x01*\x12u\n\x0bStartSignIn\x12#.vaxbook.auth.v1.StartSignInRequest\x1a .vaxbook.auth.v1.SignInChallenge\"\x1f\x82\xd3\xe4\x93\x02\x19\"\x14/v1/signInChallenges:\x01*\x12\x8e\x01\n\x0e\x43ompleteSignIn\x12&.vaxbook.auth.v1.CompleteSignInRequest\x1a\x1c.vaxbook.auth.v1.AccessToken\"6\x82\xd3\xe4\x93\x02\x30\"+/v1/{challenge=signInChallenges/*}:complete:\x01*\x12\x87\x01\n\x0c\x41\x64\x64\x44\x65pendant\x12$.vaxbook.auth.v1.AddDependantRequest\x1a\x1a.vaxbook.auth.v1.Dependant\"5\x82\xd3\xe4\x93\x02/\"\"/v1/{parent=citizens/*}/dependants:\tdependant\x12\x8d\x01\n\x0eListDependants\x12&.vaxbook.auth.v1.ListDependantsRequest\x1a\'.vaxbook.auth.v1.ListDependantsResponse\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/{parent=citizens/*}/dependants\x12_\n\x12\x43reateStaffAccount\x12*.vaxbook.auth.v1.CreateStaffAccountRequest\x1a\x1d.vaxbook.auth.v1.StaffAccount\x12}\n\x0fListSigningKeys\x12\'.vaxbook.auth.v1.ListSigningKeysRequest\x1a(.vaxbook.auth.v1.ListSigningKeysResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/signingKeysb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1avaxbook/auth/v1/auth.proto\x12\x0fvaxbook.auth.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"A\n\x07\x43ontact\x12\x16\n\x0cphone_number\x18\x01 \x01(\tH\x00\x12\x0f\n\x05\x65mail\x18\x02 \x01(\tH\x00\x42\r\n\x0b\x64\x65stination\"\xca\x01\n\x07\x43itizen\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12 \n\x12masked_destination\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12 \n\x12preferred_language\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03:0\xea\x41-\n\x17vaxbook.example/Citizen\x12\x12\x63itizens/{citizen}\"\xa1\x01\n\x13NotificationContact\x12\x15\n\x07\x61\x63\x63ount\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12/\n\x07\x63ontact\x18\x02 \x01(\x0b\x32\x18.vaxbook.auth.v1.ContactB\x04\xe2\x41\x01\x03\x12 \n\x12masked_destination\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12 \n\x12preferred_language\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\"\xe7\x01\n\x0fSignInChallenge\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12 \n\x12masked_destination\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1b\n\rattempts_left\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x03:J\xea\x41G\n\x1fvaxbook.example/SignInChallenge\x12$signInChallenges/{sign_in_challenge}\"\xb2\x01\n\x0b\x41\x63\x63\x65ssToken\x12\x13\n\x05token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x65xpire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x15\n\x07subject\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12)\n\x04role\x18\x04 \x01(\x0e\x32\x15.vaxbook.auth.v1.RoleB\x04\xe2\x41\x01\x03\x12\x15\n\x07\x63linics\x18\x05 \x03(\tB\x04\xe2\x41\x01\x03\"\xf8\x01\n\tDependant\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x39\n\x0crelationship\x18\x03 \x01(\x0e\x32\x1d.vaxbook.auth.v1.RelationshipB\x04\xe2\x41\x01\x02\x12\x35\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03:I\xea\x41\x46\n\x19vaxbook.example/Dependant\x12)citizens/{citizen}/dependants/{dependant}\"\xcd\x02\n\x0cStaffAccount\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1a\n\x0bnational_id\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\x12\x30\n\x07\x63ontact\x18\x03 \x01(\x0b\x32\x18.vaxbook.auth.v1.ContactB\x05\xe2\x41\x02\x02\x04\x12)\n\x04role\x18\x04 \x01(\x0e\x32\x15.vaxbook.auth.v1.RoleB\x04\xe2\x41\x01\x02\x12\x15\n\x07\x63linics\x18\x05 \x03(\tB\x04\xe2\x41\x01\x01\x12 \n\x12masked_destination\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03:@\xea\x41=\n\x1cvaxbook.example/StaffAccount\x12\x1dstaffAccounts/{staff_account}\"\xdc\x01\n\nSigningKey\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x14\n\x06key_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\talgorithm\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\npublic_key\x18\x04 \x01(\x0c\x42\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03::\xea\x41\x37\n\x1avaxbook.example/SigningKey\x12\x19signingKeys/{signing_key}\"\x98\x01\n\rSignUpRequest\x12\x1a\n\x0bnational_id\x18\x01 \x01(\tB\x05\xe2\x41\x02\x02\x04\x12/\n\x07\x63ontact\x18\x02 \x01(\x0b\x32\x18.vaxbook.auth.v1.ContactB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12 \n\x12preferred_language\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"\x84\x01\n\x12StartSignInRequest\x12\x1a\n\x0bnational_id\x18\x01 \x01(\tB\x05\xe2\x41\x02\x02\x04\x12\x38\n\x0c\x61\x63\x63ount_kind\x18\x02 \x01(\x0e\x32\x1c.vaxbook.auth.v1.AccountKindB\x04\xe2\x41\x01\x01\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"_\n\x15\x43ompleteSignInRequest\x12\x17\n\tchallenge\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x04\x63ode\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"z\n\x13\x41\x64\x64\x44\x65pendantRequest\x12\x14\n\x06parent\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x33\n\tdependant\x18\x02 \x01(\x0b\x32\x1a.vaxbook.auth.v1.DependantB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"-\n\x15ListDependantsRequest\x12\x14\n\x06parent\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"H\n\x16ListDependantsResponse\x12.\n\ndependants\x18\x01 \x03(\x0b\x32\x1a.vaxbook.auth.v1.Dependant\"q\n\x19\x43reateStaffAccountRequest\x12:\n\rstaff_account\x18\x01 \x01(\x0b\x32\x1d.vaxbook.auth.v1.StaffAccountB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\x18\n\x16ListSigningKeysRequest\"3\n\x1dGetNotificationContactRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"L\n\x17ListSigningKeysResponse\x12\x31\n\x0csigning_keys\x18\x01 \x03(\x0b\x32\x1b.vaxbook.auth.v1.SigningKey*z\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x10\n\x0cROLE_CITIZEN\x10\x01\x12\x15\n\x11ROLE_CLINIC_STAFF\x10\x02\x12\x11\n\rROLE_REVIEWER\x10\x03\x12\x10\n\x0cROLE_AUDITOR\x10\x04\x12\x0e\n\nROLE_ADMIN\x10\x05*]\n\x0b\x41\x63\x63ountKind\x12\x1c\n\x18\x41\x43\x43OUNT_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41\x43\x43OUNT_KIND_CITIZEN\x10\x01\x12\x16\n\x12\x41\x43\x43OUNT_KIND_STAFF\x10\x02*\x8e\x01\n\x0cRelationship\x12\x1c\n\x18RELATIONSHIP_UNSPECIFIED\x10\x00\x12\x16\n\x12RELATIONSHIP_CHILD\x10\x01\x12\x17\n\x13RELATIONSHIP_PARENT\x10\x02\x12\x17\n\x13RELATIONSHIP_SPOUSE\x10\x03\x12\x16\n\x12RELATIONSHIP_OTHER\x10\x04\x32\xe3\x07\n\x0b\x41uthService\x12\x62\n\x06SignUp\x12\x1e.vaxbook.auth.v1.SignUpRequest\x1a\x18.vaxbook.auth.v1.Citizen\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x13/v1/citizens:signUp:\x01*\x12u\n\x0bStartSignIn\x12#.vaxbook.auth.v1.StartSignInRequest\x1a .vaxbook.auth.v1.SignInChallenge\"\x1f\x82\xd3\xe4\x93\x02\x19\"\x14/v1/signInChallenges:\x01*\x12\x8e\x01\n\x0e\x43ompleteSignIn\x12&.vaxbook.auth.v1.CompleteSignInRequest\x1a\x1c.vaxbook.auth.v1.AccessToken\"6\x82\xd3\xe4\x93\x02\x30\"+/v1/{challenge=signInChallenges/*}:complete:\x01*\x12\x87\x01\n\x0c\x41\x64\x64\x44\x65pendant\x12$.vaxbook.auth.v1.AddDependantRequest\x1a\x1a.vaxbook.auth.v1.Dependant\"5\x82\xd3\xe4\x93\x02/\"\"/v1/{parent=citizens/*}/dependants:\tdependant\x12\x8d\x01\n\x0eListDependants\x12&.vaxbook.auth.v1.ListDependantsRequest\x1a\'.vaxbook.auth.v1.ListDependantsResponse\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/{parent=citizens/*}/dependants\x12_\n\x12\x43reateStaffAccount\x12*.vaxbook.auth.v1.CreateStaffAccountRequest\x1a\x1d.vaxbook.auth.v1.StaffAccount\x12}\n\x0fListSigningKeys\x12\'.vaxbook.auth.v1.ListSigningKeysRequest\x1a(.vaxbook.auth.v1.ListSigningKeysResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/signingKeys\x12n\n\x16GetNotificationContact\x12..vaxbook.auth.v1.GetNotificationContactRequest\x1a$.vaxbook.auth.v1.NotificationContactb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,8 +41,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CITIZEN'].fields_by_name['masked_destination']._serialized_options = b'\342A\001\003'
   _globals['_CITIZEN'].fields_by_name['create_time']._loaded_options = None
   _globals['_CITIZEN'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
+  _globals['_CITIZEN'].fields_by_name['preferred_language']._loaded_options = None
+  _globals['_CITIZEN'].fields_by_name['preferred_language']._serialized_options = b'\342A\001\003'
   _globals['_CITIZEN']._loaded_options = None
   _globals['_CITIZEN']._serialized_options = b'\352A-\n\027vaxbook.example/Citizen\022\022citizens/{citizen}'
+  _globals['_NOTIFICATIONCONTACT'].fields_by_name['account']._loaded_options = None
+  _globals['_NOTIFICATIONCONTACT'].fields_by_name['account']._serialized_options = b'\342A\001\003'
+  _globals['_NOTIFICATIONCONTACT'].fields_by_name['contact']._loaded_options = None
+  _globals['_NOTIFICATIONCONTACT'].fields_by_name['contact']._serialized_options = b'\342A\001\003'
+  _globals['_NOTIFICATIONCONTACT'].fields_by_name['masked_destination']._loaded_options = None
+  _globals['_NOTIFICATIONCONTACT'].fields_by_name['masked_destination']._serialized_options = b'\342A\001\003'
+  _globals['_NOTIFICATIONCONTACT'].fields_by_name['preferred_language']._loaded_options = None
+  _globals['_NOTIFICATIONCONTACT'].fields_by_name['preferred_language']._serialized_options = b'\342A\001\003'
   _globals['_SIGNINCHALLENGE'].fields_by_name['name']._loaded_options = None
   _globals['_SIGNINCHALLENGE'].fields_by_name['name']._serialized_options = b'\342A\001\010'
   _globals['_SIGNINCHALLENGE'].fields_by_name['masked_destination']._loaded_options = None
@@ -107,6 +117,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SIGNUPREQUEST'].fields_by_name['contact']._serialized_options = b'\342A\001\002'
   _globals['_SIGNUPREQUEST'].fields_by_name['request_id']._loaded_options = None
   _globals['_SIGNUPREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\002'
+  _globals['_SIGNUPREQUEST'].fields_by_name['preferred_language']._loaded_options = None
+  _globals['_SIGNUPREQUEST'].fields_by_name['preferred_language']._serialized_options = b'\342A\001\001'
   _globals['_STARTSIGNINREQUEST'].fields_by_name['national_id']._loaded_options = None
   _globals['_STARTSIGNINREQUEST'].fields_by_name['national_id']._serialized_options = b'\342A\002\002\004'
   _globals['_STARTSIGNINREQUEST'].fields_by_name['account_kind']._loaded_options = None
@@ -131,6 +143,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATESTAFFACCOUNTREQUEST'].fields_by_name['staff_account']._serialized_options = b'\342A\001\002'
   _globals['_CREATESTAFFACCOUNTREQUEST'].fields_by_name['request_id']._loaded_options = None
   _globals['_CREATESTAFFACCOUNTREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\002'
+  _globals['_GETNOTIFICATIONCONTACTREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_GETNOTIFICATIONCONTACTREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
   _globals['_AUTHSERVICE'].methods_by_name['SignUp']._loaded_options = None
   _globals['_AUTHSERVICE'].methods_by_name['SignUp']._serialized_options = b'\202\323\344\223\002\030\"\023/v1/citizens:signUp:\001*'
   _globals['_AUTHSERVICE'].methods_by_name['StartSignIn']._loaded_options = None
@@ -143,44 +157,48 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AUTHSERVICE'].methods_by_name['ListDependants']._serialized_options = b'\202\323\344\223\002$\022\"/v1/{parent=citizens/*}/dependants'
   _globals['_AUTHSERVICE'].methods_by_name['ListSigningKeys']._loaded_options = None
   _globals['_AUTHSERVICE'].methods_by_name['ListSigningKeys']._serialized_options = b'\202\323\344\223\002\021\022\017/v1/signingKeys'
-  _globals['_ROLE']._serialized_start=2449
-  _globals['_ROLE']._serialized_end=2571
-  _globals['_ACCOUNTKIND']._serialized_start=2573
-  _globals['_ACCOUNTKIND']._serialized_end=2666
-  _globals['_RELATIONSHIP']._serialized_start=2669
-  _globals['_RELATIONSHIP']._serialized_end=2811
+  _globals['_ROLE']._serialized_start=2735
+  _globals['_ROLE']._serialized_end=2857
+  _globals['_ACCOUNTKIND']._serialized_start=2859
+  _globals['_ACCOUNTKIND']._serialized_end=2952
+  _globals['_RELATIONSHIP']._serialized_start=2955
+  _globals['_RELATIONSHIP']._serialized_end=3097
   _globals['_CONTACT']._serialized_start=170
   _globals['_CONTACT']._serialized_end=235
   _globals['_CITIZEN']._serialized_start=238
-  _globals['_CITIZEN']._serialized_end=406
-  _globals['_SIGNINCHALLENGE']._serialized_start=409
-  _globals['_SIGNINCHALLENGE']._serialized_end=640
-  _globals['_ACCESSTOKEN']._serialized_start=643
-  _globals['_ACCESSTOKEN']._serialized_end=821
-  _globals['_DEPENDANT']._serialized_start=824
-  _globals['_DEPENDANT']._serialized_end=1072
-  _globals['_STAFFACCOUNT']._serialized_start=1075
-  _globals['_STAFFACCOUNT']._serialized_end=1408
-  _globals['_SIGNINGKEY']._serialized_start=1411
-  _globals['_SIGNINGKEY']._serialized_end=1631
-  _globals['_SIGNUPREQUEST']._serialized_start=1633
-  _globals['_SIGNUPREQUEST']._serialized_end=1751
-  _globals['_STARTSIGNINREQUEST']._serialized_start=1754
-  _globals['_STARTSIGNINREQUEST']._serialized_end=1886
-  _globals['_COMPLETESIGNINREQUEST']._serialized_start=1888
-  _globals['_COMPLETESIGNINREQUEST']._serialized_end=1983
-  _globals['_ADDDEPENDANTREQUEST']._serialized_start=1985
-  _globals['_ADDDEPENDANTREQUEST']._serialized_end=2107
-  _globals['_LISTDEPENDANTSREQUEST']._serialized_start=2109
-  _globals['_LISTDEPENDANTSREQUEST']._serialized_end=2154
-  _globals['_LISTDEPENDANTSRESPONSE']._serialized_start=2156
-  _globals['_LISTDEPENDANTSRESPONSE']._serialized_end=2228
-  _globals['_CREATESTAFFACCOUNTREQUEST']._serialized_start=2230
-  _globals['_CREATESTAFFACCOUNTREQUEST']._serialized_end=2343
-  _globals['_LISTSIGNINGKEYSREQUEST']._serialized_start=2345
-  _globals['_LISTSIGNINGKEYSREQUEST']._serialized_end=2369
-  _globals['_LISTSIGNINGKEYSRESPONSE']._serialized_start=2371
-  _globals['_LISTSIGNINGKEYSRESPONSE']._serialized_end=2447
-  _globals['_AUTHSERVICE']._serialized_start=2814
-  _globals['_AUTHSERVICE']._serialized_end=3697
+  _globals['_CITIZEN']._serialized_end=440
+  _globals['_NOTIFICATIONCONTACT']._serialized_start=443
+  _globals['_NOTIFICATIONCONTACT']._serialized_end=604
+  _globals['_SIGNINCHALLENGE']._serialized_start=607
+  _globals['_SIGNINCHALLENGE']._serialized_end=838
+  _globals['_ACCESSTOKEN']._serialized_start=841
+  _globals['_ACCESSTOKEN']._serialized_end=1019
+  _globals['_DEPENDANT']._serialized_start=1022
+  _globals['_DEPENDANT']._serialized_end=1270
+  _globals['_STAFFACCOUNT']._serialized_start=1273
+  _globals['_STAFFACCOUNT']._serialized_end=1606
+  _globals['_SIGNINGKEY']._serialized_start=1609
+  _globals['_SIGNINGKEY']._serialized_end=1829
+  _globals['_SIGNUPREQUEST']._serialized_start=1832
+  _globals['_SIGNUPREQUEST']._serialized_end=1984
+  _globals['_STARTSIGNINREQUEST']._serialized_start=1987
+  _globals['_STARTSIGNINREQUEST']._serialized_end=2119
+  _globals['_COMPLETESIGNINREQUEST']._serialized_start=2121
+  _globals['_COMPLETESIGNINREQUEST']._serialized_end=2216
+  _globals['_ADDDEPENDANTREQUEST']._serialized_start=2218
+  _globals['_ADDDEPENDANTREQUEST']._serialized_end=2340
+  _globals['_LISTDEPENDANTSREQUEST']._serialized_start=2342
+  _globals['_LISTDEPENDANTSREQUEST']._serialized_end=2387
+  _globals['_LISTDEPENDANTSRESPONSE']._serialized_start=2389
+  _globals['_LISTDEPENDANTSRESPONSE']._serialized_end=2461
+  _globals['_CREATESTAFFACCOUNTREQUEST']._serialized_start=2463
+  _globals['_CREATESTAFFACCOUNTREQUEST']._serialized_end=2576
+  _globals['_LISTSIGNINGKEYSREQUEST']._serialized_start=2578
+  _globals['_LISTSIGNINGKEYSREQUEST']._serialized_end=2602
+  _globals['_GETNOTIFICATIONCONTACTREQUEST']._serialized_start=2604
+  _globals['_GETNOTIFICATIONCONTACTREQUEST']._serialized_end=2655
+  _globals['_LISTSIGNINGKEYSRESPONSE']._serialized_start=2657
+  _globals['_LISTSIGNINGKEYSRESPONSE']._serialized_end=2733
+  _globals['_AUTHSERVICE']._serialized_start=3100
+  _globals['_AUTHSERVICE']._serialized_end=4095
 # @@protoc_insertion_point(module_scope)

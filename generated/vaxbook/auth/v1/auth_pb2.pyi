@@ -59,14 +59,28 @@ class Contact(_message.Message):
     def __init__(self, phone_number: _Optional[str] = ..., email: _Optional[str] = ...) -> None: ...
 
 class Citizen(_message.Message):
-    __slots__ = ("name", "masked_destination", "create_time")
+    __slots__ = ("name", "masked_destination", "create_time", "preferred_language")
     NAME_FIELD_NUMBER: _ClassVar[int]
     MASKED_DESTINATION_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    PREFERRED_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     name: str
     masked_destination: str
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., masked_destination: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    preferred_language: str
+    def __init__(self, name: _Optional[str] = ..., masked_destination: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., preferred_language: _Optional[str] = ...) -> None: ...
+
+class NotificationContact(_message.Message):
+    __slots__ = ("account", "contact", "masked_destination", "preferred_language")
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_FIELD_NUMBER: _ClassVar[int]
+    MASKED_DESTINATION_FIELD_NUMBER: _ClassVar[int]
+    PREFERRED_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    account: str
+    contact: Contact
+    masked_destination: str
+    preferred_language: str
+    def __init__(self, account: _Optional[str] = ..., contact: _Optional[_Union[Contact, _Mapping]] = ..., masked_destination: _Optional[str] = ..., preferred_language: _Optional[str] = ...) -> None: ...
 
 class SignInChallenge(_message.Message):
     __slots__ = ("name", "masked_destination", "expire_time", "attempts_left")
@@ -139,14 +153,16 @@ class SigningKey(_message.Message):
     def __init__(self, name: _Optional[str] = ..., key_id: _Optional[str] = ..., algorithm: _Optional[str] = ..., public_key: _Optional[bytes] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class SignUpRequest(_message.Message):
-    __slots__ = ("national_id", "contact", "request_id")
+    __slots__ = ("national_id", "contact", "request_id", "preferred_language")
     NATIONAL_ID_FIELD_NUMBER: _ClassVar[int]
     CONTACT_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PREFERRED_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     national_id: str
     contact: Contact
     request_id: str
-    def __init__(self, national_id: _Optional[str] = ..., contact: _Optional[_Union[Contact, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    preferred_language: str
+    def __init__(self, national_id: _Optional[str] = ..., contact: _Optional[_Union[Contact, _Mapping]] = ..., request_id: _Optional[str] = ..., preferred_language: _Optional[str] = ...) -> None: ...
 
 class StartSignInRequest(_message.Message):
     __slots__ = ("national_id", "account_kind", "request_id")
@@ -201,6 +217,12 @@ class CreateStaffAccountRequest(_message.Message):
 class ListSigningKeysRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class GetNotificationContactRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
 
 class ListSigningKeysResponse(_message.Message):
     __slots__ = ("signing_keys",)

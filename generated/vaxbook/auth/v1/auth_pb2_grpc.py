@@ -76,6 +76,11 @@ class AuthServiceStub:
                 request_serializer=vaxbook_dot_auth_dot_v1_dot_auth__pb2.ListSigningKeysRequest.SerializeToString,
                 response_deserializer=vaxbook_dot_auth_dot_v1_dot_auth__pb2.ListSigningKeysResponse.FromString,
                 _registered_method=True)
+        self.GetNotificationContact = channel.unary_unary(
+                '/vaxbook.auth.v1.AuthService/GetNotificationContact',
+                request_serializer=vaxbook_dot_auth_dot_v1_dot_auth__pb2.GetNotificationContactRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_auth_dot_v1_dot_auth__pb2.NotificationContact.FromString,
+                _registered_method=True)
 
 
 class AuthServiceServicer:
@@ -142,6 +147,15 @@ class AuthServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetNotificationContact(self, request, context):
+        """Returns where and in which language to send a person's notifications:
+        the citizen's own contact, or for a dependant their citizen's. Services
+        only; the contact comes back unmasked.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -179,6 +193,11 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     servicer.ListSigningKeys,
                     request_deserializer=vaxbook_dot_auth_dot_v1_dot_auth__pb2.ListSigningKeysRequest.FromString,
                     response_serializer=vaxbook_dot_auth_dot_v1_dot_auth__pb2.ListSigningKeysResponse.SerializeToString,
+            ),
+            'GetNotificationContact': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetNotificationContact,
+                    request_deserializer=vaxbook_dot_auth_dot_v1_dot_auth__pb2.GetNotificationContactRequest.FromString,
+                    response_serializer=vaxbook_dot_auth_dot_v1_dot_auth__pb2.NotificationContact.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -377,6 +396,33 @@ class AuthService:
             '/vaxbook.auth.v1.AuthService/ListSigningKeys',
             vaxbook_dot_auth_dot_v1_dot_auth__pb2.ListSigningKeysRequest.SerializeToString,
             vaxbook_dot_auth_dot_v1_dot_auth__pb2.ListSigningKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetNotificationContact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.auth.v1.AuthService/GetNotificationContact',
+            vaxbook_dot_auth_dot_v1_dot_auth__pb2.GetNotificationContactRequest.SerializeToString,
+            vaxbook_dot_auth_dot_v1_dot_auth__pb2.NotificationContact.FromString,
             options,
             channel_credentials,
             insecure,

@@ -64,6 +64,11 @@ class AuthServiceStub:
     """Lists the public keys that verify access tokens, by key id. Retired keys
     are left out, so tokens they signed stop verifying.
     """
+    GetNotificationContact: _grpc.UnaryUnaryMultiCallable[_auth_pb2.GetNotificationContactRequest, _auth_pb2.NotificationContact]
+    """Returns where and in which language to send a person's notifications:
+    the citizen's own contact, or for a dependant their citizen's. Services
+    only; the contact comes back unmasked.
+    """
 
 @_typing.type_check_only
 class AuthServiceAsyncStub(AuthServiceStub):
@@ -100,6 +105,11 @@ class AuthServiceAsyncStub(AuthServiceStub):
     ListSigningKeys: _aio.UnaryUnaryMultiCallable[_auth_pb2.ListSigningKeysRequest, _auth_pb2.ListSigningKeysResponse]  # type: ignore[assignment]
     """Lists the public keys that verify access tokens, by key id. Retired keys
     are left out, so tokens they signed stop verifying.
+    """
+    GetNotificationContact: _aio.UnaryUnaryMultiCallable[_auth_pb2.GetNotificationContactRequest, _auth_pb2.NotificationContact]  # type: ignore[assignment]
+    """Returns where and in which language to send a person's notifications:
+    the citizen's own contact, or for a dependant their citizen's. Services
+    only; the contact comes back unmasked.
     """
 
 class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -176,6 +186,17 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_auth_pb2.ListSigningKeysResponse, _abc.Awaitable[_auth_pb2.ListSigningKeysResponse]]:
         """Lists the public keys that verify access tokens, by key id. Retired keys
         are left out, so tokens they signed stop verifying.
+        """
+
+    @_abc_1.abstractmethod
+    def GetNotificationContact(
+        self,
+        request: _auth_pb2.GetNotificationContactRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_pb2.NotificationContact, _abc.Awaitable[_auth_pb2.NotificationContact]]:
+        """Returns where and in which language to send a person's notifications:
+        the citizen's own contact, or for a dependant their citizen's. Services
+        only; the contact comes back unmasked.
         """
 
 def add_AuthServiceServicer_to_server(servicer: AuthServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Event(_message.Message):
-    __slots__ = ("event_id", "occur_time", "request_id", "appointment_reserved", "appointment_confirmed", "appointment_cancelled", "appointment_expired", "appointment_rejected", "slot_capacity_changed", "dose_stock_changed", "appointment_review_required")
+    __slots__ = ("event_id", "occur_time", "request_id", "appointment_reserved", "appointment_confirmed", "appointment_cancelled", "appointment_expired", "appointment_rejected", "slot_capacity_changed", "dose_stock_changed", "appointment_review_required", "clinic_created", "slot_created", "personal_data_viewed")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     OCCUR_TIME_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
@@ -22,6 +22,9 @@ class Event(_message.Message):
     SLOT_CAPACITY_CHANGED_FIELD_NUMBER: _ClassVar[int]
     DOSE_STOCK_CHANGED_FIELD_NUMBER: _ClassVar[int]
     APPOINTMENT_REVIEW_REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    CLINIC_CREATED_FIELD_NUMBER: _ClassVar[int]
+    SLOT_CREATED_FIELD_NUMBER: _ClassVar[int]
+    PERSONAL_DATA_VIEWED_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     occur_time: _timestamp_pb2.Timestamp
     request_id: str
@@ -33,21 +36,26 @@ class Event(_message.Message):
     slot_capacity_changed: SlotCapacityChanged
     dose_stock_changed: DoseStockChanged
     appointment_review_required: AppointmentReviewRequired
-    def __init__(self, event_id: _Optional[str] = ..., occur_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., appointment_reserved: _Optional[_Union[AppointmentReserved, _Mapping]] = ..., appointment_confirmed: _Optional[_Union[AppointmentConfirmed, _Mapping]] = ..., appointment_cancelled: _Optional[_Union[AppointmentCancelled, _Mapping]] = ..., appointment_expired: _Optional[_Union[AppointmentExpired, _Mapping]] = ..., appointment_rejected: _Optional[_Union[AppointmentRejected, _Mapping]] = ..., slot_capacity_changed: _Optional[_Union[SlotCapacityChanged, _Mapping]] = ..., dose_stock_changed: _Optional[_Union[DoseStockChanged, _Mapping]] = ..., appointment_review_required: _Optional[_Union[AppointmentReviewRequired, _Mapping]] = ...) -> None: ...
+    clinic_created: ClinicCreated
+    slot_created: SlotCreated
+    personal_data_viewed: PersonalDataViewed
+    def __init__(self, event_id: _Optional[str] = ..., occur_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., appointment_reserved: _Optional[_Union[AppointmentReserved, _Mapping]] = ..., appointment_confirmed: _Optional[_Union[AppointmentConfirmed, _Mapping]] = ..., appointment_cancelled: _Optional[_Union[AppointmentCancelled, _Mapping]] = ..., appointment_expired: _Optional[_Union[AppointmentExpired, _Mapping]] = ..., appointment_rejected: _Optional[_Union[AppointmentRejected, _Mapping]] = ..., slot_capacity_changed: _Optional[_Union[SlotCapacityChanged, _Mapping]] = ..., dose_stock_changed: _Optional[_Union[DoseStockChanged, _Mapping]] = ..., appointment_review_required: _Optional[_Union[AppointmentReviewRequired, _Mapping]] = ..., clinic_created: _Optional[_Union[ClinicCreated, _Mapping]] = ..., slot_created: _Optional[_Union[SlotCreated, _Mapping]] = ..., personal_data_viewed: _Optional[_Union[PersonalDataViewed, _Mapping]] = ...) -> None: ...
 
 class AppointmentRef(_message.Message):
-    __slots__ = ("appointment", "citizen", "slot", "vaccine", "dose_number")
+    __slots__ = ("appointment", "citizen", "slot", "vaccine", "dose_number", "slot_start_time")
     APPOINTMENT_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_FIELD_NUMBER: _ClassVar[int]
     SLOT_FIELD_NUMBER: _ClassVar[int]
     VACCINE_FIELD_NUMBER: _ClassVar[int]
     DOSE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    SLOT_START_TIME_FIELD_NUMBER: _ClassVar[int]
     appointment: str
     citizen: str
     slot: str
     vaccine: str
     dose_number: int
-    def __init__(self, appointment: _Optional[str] = ..., citizen: _Optional[str] = ..., slot: _Optional[str] = ..., vaccine: _Optional[str] = ..., dose_number: _Optional[int] = ...) -> None: ...
+    slot_start_time: _timestamp_pb2.Timestamp
+    def __init__(self, appointment: _Optional[str] = ..., citizen: _Optional[str] = ..., slot: _Optional[str] = ..., vaccine: _Optional[str] = ..., dose_number: _Optional[int] = ..., slot_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class AppointmentReserved(_message.Message):
     __slots__ = ("appointment", "hold_expire_time")
@@ -107,6 +115,32 @@ class SlotCapacityChanged(_message.Message):
     new_capacity: int
     def __init__(self, slot: _Optional[str] = ..., old_capacity: _Optional[int] = ..., new_capacity: _Optional[int] = ...) -> None: ...
 
+class ClinicCreated(_message.Message):
+    __slots__ = ("clinic", "display_name", "region", "address", "vaccines")
+    CLINIC_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    VACCINES_FIELD_NUMBER: _ClassVar[int]
+    clinic: str
+    display_name: str
+    region: str
+    address: str
+    vaccines: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, clinic: _Optional[str] = ..., display_name: _Optional[str] = ..., region: _Optional[str] = ..., address: _Optional[str] = ..., vaccines: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SlotCreated(_message.Message):
+    __slots__ = ("slot", "start_time", "end_time", "capacity")
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    slot: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    capacity: int
+    def __init__(self, slot: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., capacity: _Optional[int] = ...) -> None: ...
+
 class DoseStockChanged(_message.Message):
     __slots__ = ("clinic", "vaccine", "old_doses", "new_doses")
     CLINIC_FIELD_NUMBER: _ClassVar[int]
@@ -118,3 +152,21 @@ class DoseStockChanged(_message.Message):
     old_doses: int
     new_doses: int
     def __init__(self, clinic: _Optional[str] = ..., vaccine: _Optional[str] = ..., old_doses: _Optional[int] = ..., new_doses: _Optional[int] = ...) -> None: ...
+
+class PersonalDataViewed(_message.Message):
+    __slots__ = ("actor", "actor_role", "resource", "rpc", "citizen", "appointment", "clinic")
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_ROLE_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    RPC_FIELD_NUMBER: _ClassVar[int]
+    CITIZEN_FIELD_NUMBER: _ClassVar[int]
+    APPOINTMENT_FIELD_NUMBER: _ClassVar[int]
+    CLINIC_FIELD_NUMBER: _ClassVar[int]
+    actor: str
+    actor_role: str
+    resource: str
+    rpc: str
+    citizen: str
+    appointment: str
+    clinic: str
+    def __init__(self, actor: _Optional[str] = ..., actor_role: _Optional[str] = ..., resource: _Optional[str] = ..., rpc: _Optional[str] = ..., citizen: _Optional[str] = ..., appointment: _Optional[str] = ..., clinic: _Optional[str] = ...) -> None: ...

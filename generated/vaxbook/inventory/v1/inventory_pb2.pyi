@@ -154,6 +154,18 @@ class CommitHoldRequest(_message.Message):
     request_id: str
     def __init__(self, name: _Optional[str] = ..., slot: _Optional[str] = ..., vaccine: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
+class BatchCommitHoldsRequest(_message.Message):
+    __slots__ = ("requests",)
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    requests: _containers.RepeatedCompositeFieldContainer[CommitHoldRequest]
+    def __init__(self, requests: _Optional[_Iterable[_Union[CommitHoldRequest, _Mapping]]] = ...) -> None: ...
+
+class BatchCommitHoldsResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[HoldResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[HoldResult, _Mapping]]] = ...) -> None: ...
+
 class ReleaseHoldRequest(_message.Message):
     __slots__ = ("name", "request_id")
     NAME_FIELD_NUMBER: _ClassVar[int]

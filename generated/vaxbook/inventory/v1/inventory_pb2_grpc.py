@@ -67,6 +67,11 @@ class InventoryServiceStub:
                 request_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.CommitHoldRequest.SerializeToString,
                 response_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.Hold.FromString,
                 _registered_method=True)
+        self.BatchCommitHolds = channel.unary_unary(
+                '/vaxbook.inventory.v1.InventoryService/BatchCommitHolds',
+                request_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.BatchCommitHoldsRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.BatchCommitHoldsResponse.FromString,
+                _registered_method=True)
         self.ExtendHold = channel.unary_unary(
                 '/vaxbook.inventory.v1.InventoryService/ExtendHold',
                 request_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ExtendHoldRequest.SerializeToString,
@@ -134,6 +139,14 @@ class InventoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BatchCommitHolds(self, request, context):
+        """Commits several holds in one call, each exactly as `CommitHold` would;
+        one hold's refusal does not affect the others.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ExtendHold(self, request, context):
         """Moves a live hold's expiry later, for example while the booking waits for
         a dependency to answer. Never moves it earlier: a request for an earlier
@@ -184,6 +197,11 @@ def add_InventoryServiceServicer_to_server(servicer, server):
                     servicer.CommitHold,
                     request_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.CommitHoldRequest.FromString,
                     response_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.Hold.SerializeToString,
+            ),
+            'BatchCommitHolds': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchCommitHolds,
+                    request_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.BatchCommitHoldsRequest.FromString,
+                    response_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.BatchCommitHoldsResponse.SerializeToString,
             ),
             'ExtendHold': grpc.unary_unary_rpc_method_handler(
                     servicer.ExtendHold,
@@ -361,6 +379,33 @@ class InventoryService:
             '/vaxbook.inventory.v1.InventoryService/CommitHold',
             vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.CommitHoldRequest.SerializeToString,
             vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.Hold.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchCommitHolds(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.inventory.v1.InventoryService/BatchCommitHolds',
+            vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.BatchCommitHoldsRequest.SerializeToString,
+            vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.BatchCommitHoldsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -61,6 +61,10 @@ class InventoryServiceStub:
     """Turns a live hold into a committed seat and dose. Idempotent: committing a
     committed hold returns it unchanged.
     """
+    BatchCommitHolds: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.BatchCommitHoldsRequest, _inventory_pb2.BatchCommitHoldsResponse]
+    """Commits several holds in one call, each exactly as `CommitHold` would;
+    one hold's refusal does not affect the others.
+    """
     ExtendHold: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.ExtendHoldRequest, _inventory_pb2.Hold]
     """Moves a live hold's expiry later, for example while the booking waits for
     a dependency to answer. Never moves it earlier: a request for an earlier
@@ -104,6 +108,10 @@ class InventoryServiceAsyncStub(InventoryServiceStub):
     CommitHold: _aio.UnaryUnaryMultiCallable[_inventory_pb2.CommitHoldRequest, _inventory_pb2.Hold]  # type: ignore[assignment]
     """Turns a live hold into a committed seat and dose. Idempotent: committing a
     committed hold returns it unchanged.
+    """
+    BatchCommitHolds: _aio.UnaryUnaryMultiCallable[_inventory_pb2.BatchCommitHoldsRequest, _inventory_pb2.BatchCommitHoldsResponse]  # type: ignore[assignment]
+    """Commits several holds in one call, each exactly as `CommitHold` would;
+    one hold's refusal does not affect the others.
     """
     ExtendHold: _aio.UnaryUnaryMultiCallable[_inventory_pb2.ExtendHoldRequest, _inventory_pb2.Hold]  # type: ignore[assignment]
     """Moves a live hold's expiry later, for example while the booking waits for
@@ -181,6 +189,16 @@ class InventoryServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_inventory_pb2.Hold, _abc.Awaitable[_inventory_pb2.Hold]]:
         """Turns a live hold into a committed seat and dose. Idempotent: committing a
         committed hold returns it unchanged.
+        """
+
+    @_abc_1.abstractmethod
+    def BatchCommitHolds(
+        self,
+        request: _inventory_pb2.BatchCommitHoldsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inventory_pb2.BatchCommitHoldsResponse, _abc.Awaitable[_inventory_pb2.BatchCommitHoldsResponse]]:
+        """Commits several holds in one call, each exactly as `CommitHold` would;
+        one hold's refusal does not affect the others.
         """
 
     @_abc_1.abstractmethod

@@ -1,0 +1,1 @@
+"""Audit service: the append-only, hash-chained record of every event."""

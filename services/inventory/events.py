@@ -1,0 +1,64 @@
+"""The events of inventory totals, as written to the inventory outbox.
+
+Only the totals are events: a slot's seats and a clinic's dose stock. Holds
+are not: they are created, committed and released many times a second at a
+busy hour, and each of those moments already reaches the stream as the
+appointment event that caused it (reserved, confirmed, cancelled, expired).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from vaxbook.events.v1 import events_pb2
+
+from services.common.events import EventSettings, new_event
+from services.common.names import CLINIC, SLOT
+
+Outgoing = tuple[str, events_pb2.Event]
+
+
+class InventoryEvents:
+    """Builds ``(subject, event)`` pairs for changes of inventory totals.
+
+    Subjects are ``<prefix>.slot_seats.capacity_changed`` and
+    ``<prefix>.dose_stock.changed``, after the tables they describe.
+    """
+
+    def __init__(self, settings: EventSettings) -> None:
+        self.settings = settings
+
+    def capacity_changed(
+        self,
+        clinic_id: str,
+        slot_id: str,
+        capacity_before: int,
+        capacity: int,
+        now: datetime,
+        request_id: str,
+    ) -> Outgoing:
+        payload = events_pb2.SlotCapacityChanged(
+            slot=SLOT.format(clinic=clinic_id, slot=slot_id),
+            old_capacity=capacity_before,
+            new_capacity=capacity,
+        )
+        event = new_event("slot_capacity_changed", payload, now, request_id)
+        return self.settings.subject("slot_seats", "capacity_changed"), event
+
+    def doses_changed(
+        self,
+        clinic_id: str,
+        vaccine: str,
+        doses_before: int,
+        doses: int,
+        now: datetime,
+        request_id: str,
+    ) -> Outgoing:
+        payload = events_pb2.DoseStockChanged(
+            clinic=CLINIC.format(clinic=clinic_id),
+            vaccine=vaccine,
+            old_doses=doses_before,
+            new_doses=doses,
+        )
+        event = new_event("dose_stock_changed", payload, now, request_id)
+        return self.settings.subject("dose_stock", "changed"), event
