@@ -30,6 +30,7 @@ from services.common.server import Registration
 REPAIR_INTERVAL_SECONDS = 5.0
 RELAY_INTERVAL_SECONDS = 0.2
 RECHECK_INTERVAL_SECONDS = 0.5
+SWEEP_INTERVAL_SECONDS = 30.0
 
 
 async def build(settings: Settings, clock: Clock | None = None):
@@ -53,6 +54,7 @@ async def build(settings: Settings, clock: Clock | None = None):
         clock,
         settings.hold_ttl_seconds,
         settings.eligibility_max_wait_seconds,
+        settings.no_show_grace_seconds,
     )
     relay = OutboxRelay(engine, outbox, events, clock)
     jobs = [
@@ -63,6 +65,7 @@ async def build(settings: Settings, clock: Clock | None = None):
             RECHECK_INTERVAL_SECONDS,
         ),
         PeriodicJob("outbox-relay", relay.relay_or_wait, RELAY_INTERVAL_SECONDS),
+        PeriodicJob("no-show-sweeper", booking.sweep_no_shows, SWEEP_INTERVAL_SECONDS),
     ]
     for job in jobs:
         job.start()

@@ -72,6 +72,7 @@ class Booking:
         clock: Clock,
         hold_ttl_seconds: int,
         eligibility_max_wait_seconds: int,
+        no_show_grace_seconds: int = 3600,
     ) -> None:
         self.store = store
         self.inventory = inventory
@@ -80,6 +81,7 @@ class Booking:
         self.slots = slots
         self.clock = clock
         self.hold_ttl_seconds = hold_ttl_seconds
+        self.no_show_grace_seconds = no_show_grace_seconds
         self.verification = Verification(
             store,
             eligibility,
@@ -347,6 +349,27 @@ class Booking:
             except DomainError as error:
                 log.warning("repair of %s deferred: %s", row.id, error.reason)
         return len(rows)
+
+    async def sweep_no_shows(self) -> int:
+        """Marks NO_SHOW the CONFIRMED appointments whose slot ended more than
+        the grace period ago, giving their seat and dose back. Safe to run on
+        several replicas at once: the guarded change lets one of them win."""
+        cutoff = self.clock.now() - timedelta(seconds=self.no_show_grace_seconds)
+        swept = 0
+        for row in await self.store.no_shows_due(cutoff, REPAIR_BATCH):
+            logs.bind(appointment_id=row.id)
+            try:
+                ended = await self._end(
+                    row, "NO_SHOW", "NO_SHOW", DEFAULT_TIMEOUT_SECONDS
+                )
+            except DomainError as error:
+                # The release is owed and the repair job pays it.
+                log.warning("no-show of %s: release deferred: %s", row.id, error.reason)
+                continue
+            if ended is not None:
+                swept += 1
+                log.info("appointment marked no-show")
+        return swept
 
     async def _repair_one(self, row: AppointmentRow, now: datetime) -> None:
         if row.state == "PENDING" and row.confirm_requested:

@@ -43,6 +43,9 @@ class AppointmentEvents:
                 appointment=_ref(row), reason=row.end_reason
             )
             return self._event("expired", "appointment_expired", payload, row)
+        if row.state == "NO_SHOW":
+            payload = events_pb2.AppointmentNoShow(appointment=_ref(row))
+            return self._event("no_show", "appointment_no_show", payload, row)
         if row.state == "REJECTED":
             payload = events_pb2.AppointmentRejected(
                 appointment=_ref(row),

@@ -231,6 +231,20 @@ class AppointmentStore:
             appointments.c.id.in_(due.scalar_subquery()), next_check_at=lease_until
         )
 
+    async def no_shows_due(self, cutoff: datetime, limit: int) -> list[AppointmentRow]:
+        """CONFIRMED appointments whose slot ended at or before ``cutoff``."""
+        async with self.single.connect() as conn:
+            rows = await conn.execute(
+                select(appointments)
+                .where(
+                    appointments.c.state == "CONFIRMED",
+                    appointments.c.slot_end <= cutoff,
+                )
+                .order_by(appointments.c.slot_end)
+                .limit(limit)
+            )
+            return [AppointmentRow(*row) for row in rows]
+
     async def owing_review_case(self, limit: int) -> list[AppointmentRow]:
         """Provisional bookings whose review case is not open yet."""
         async with self.single.connect() as conn:

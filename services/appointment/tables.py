@@ -73,6 +73,11 @@ appointments = Table(
         postgresql_where=text("review_required AND NOT review_opened"),
     ),
     Index(
+        "appointments_confirmed_by_slot_end",
+        "slot_end",
+        postgresql_where=text("state = 'CONFIRMED'"),
+    ),
+    Index(
         "appointments_needing_repair",
         "hold_expires_at",
         postgresql_where=text("state = 'PENDING' OR release_pending"),

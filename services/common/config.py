@@ -92,6 +92,8 @@ class Settings:
     # How long past its first expiry a hold may be kept while eligibility
     # waits for the insurance API or for itself to answer.
     eligibility_max_wait_seconds: int = 60
+    # How long after a confirmed appointment's slot ends it becomes NO_SHOW.
+    no_show_grace_seconds: int = 3600
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -125,6 +127,9 @@ class Settings:
             service_key=_env("VAXBOOK_SERVICE_KEY", DEV_SERVICE_KEY),
             eligibility_max_wait_seconds=_env_int(
                 "VAXBOOK_ELIGIBILITY_MAX_WAIT_SECONDS", 60, minimum=1
+            ),
+            no_show_grace_seconds=_env_int(
+                "VAXBOOK_NO_SHOW_GRACE_SECONDS", 3600, minimum=0
             ),
         )
 

@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Event(_message.Message):
-    __slots__ = ("event_id", "occur_time", "request_id", "appointment_reserved", "appointment_confirmed", "appointment_cancelled", "appointment_expired", "appointment_rejected", "slot_capacity_changed", "dose_stock_changed", "appointment_review_required", "clinic_created", "slot_created", "personal_data_viewed")
+    __slots__ = ("event_id", "occur_time", "request_id", "appointment_reserved", "appointment_confirmed", "appointment_cancelled", "appointment_expired", "appointment_rejected", "slot_capacity_changed", "dose_stock_changed", "appointment_review_required", "clinic_created", "slot_created", "appointment_no_show", "personal_data_viewed")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     OCCUR_TIME_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
@@ -24,6 +24,7 @@ class Event(_message.Message):
     APPOINTMENT_REVIEW_REQUIRED_FIELD_NUMBER: _ClassVar[int]
     CLINIC_CREATED_FIELD_NUMBER: _ClassVar[int]
     SLOT_CREATED_FIELD_NUMBER: _ClassVar[int]
+    APPOINTMENT_NO_SHOW_FIELD_NUMBER: _ClassVar[int]
     PERSONAL_DATA_VIEWED_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     occur_time: _timestamp_pb2.Timestamp
@@ -38,8 +39,9 @@ class Event(_message.Message):
     appointment_review_required: AppointmentReviewRequired
     clinic_created: ClinicCreated
     slot_created: SlotCreated
+    appointment_no_show: AppointmentNoShow
     personal_data_viewed: PersonalDataViewed
-    def __init__(self, event_id: _Optional[str] = ..., occur_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., appointment_reserved: _Optional[_Union[AppointmentReserved, _Mapping]] = ..., appointment_confirmed: _Optional[_Union[AppointmentConfirmed, _Mapping]] = ..., appointment_cancelled: _Optional[_Union[AppointmentCancelled, _Mapping]] = ..., appointment_expired: _Optional[_Union[AppointmentExpired, _Mapping]] = ..., appointment_rejected: _Optional[_Union[AppointmentRejected, _Mapping]] = ..., slot_capacity_changed: _Optional[_Union[SlotCapacityChanged, _Mapping]] = ..., dose_stock_changed: _Optional[_Union[DoseStockChanged, _Mapping]] = ..., appointment_review_required: _Optional[_Union[AppointmentReviewRequired, _Mapping]] = ..., clinic_created: _Optional[_Union[ClinicCreated, _Mapping]] = ..., slot_created: _Optional[_Union[SlotCreated, _Mapping]] = ..., personal_data_viewed: _Optional[_Union[PersonalDataViewed, _Mapping]] = ...) -> None: ...
+    def __init__(self, event_id: _Optional[str] = ..., occur_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., appointment_reserved: _Optional[_Union[AppointmentReserved, _Mapping]] = ..., appointment_confirmed: _Optional[_Union[AppointmentConfirmed, _Mapping]] = ..., appointment_cancelled: _Optional[_Union[AppointmentCancelled, _Mapping]] = ..., appointment_expired: _Optional[_Union[AppointmentExpired, _Mapping]] = ..., appointment_rejected: _Optional[_Union[AppointmentRejected, _Mapping]] = ..., slot_capacity_changed: _Optional[_Union[SlotCapacityChanged, _Mapping]] = ..., dose_stock_changed: _Optional[_Union[DoseStockChanged, _Mapping]] = ..., appointment_review_required: _Optional[_Union[AppointmentReviewRequired, _Mapping]] = ..., clinic_created: _Optional[_Union[ClinicCreated, _Mapping]] = ..., slot_created: _Optional[_Union[SlotCreated, _Mapping]] = ..., appointment_no_show: _Optional[_Union[AppointmentNoShow, _Mapping]] = ..., personal_data_viewed: _Optional[_Union[PersonalDataViewed, _Mapping]] = ...) -> None: ...
 
 class AppointmentRef(_message.Message):
     __slots__ = ("appointment", "citizen", "slot", "vaccine", "dose_number", "slot_start_time")
@@ -88,6 +90,12 @@ class AppointmentExpired(_message.Message):
     appointment: AppointmentRef
     reason: str
     def __init__(self, appointment: _Optional[_Union[AppointmentRef, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class AppointmentNoShow(_message.Message):
+    __slots__ = ("appointment",)
+    APPOINTMENT_FIELD_NUMBER: _ClassVar[int]
+    appointment: AppointmentRef
+    def __init__(self, appointment: _Optional[_Union[AppointmentRef, _Mapping]] = ...) -> None: ...
 
 class AppointmentRejected(_message.Message):
     __slots__ = ("appointment", "reasons")
