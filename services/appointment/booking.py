@@ -21,7 +21,7 @@ from vaxbook.inventory.v1 import inventory_pb2_grpc
 
 from services.appointment.eligibility import EligibilityGate, Verdict
 from services.appointment.errors import AppointmentError
-from services.appointment.holds import HoldCommitter, HoldTaker
+from services.appointment.holds import HoldBatches
 from services.appointment.rows import AppointmentRow
 from services.appointment.slots import SlotDirectory, SlotInfo
 from services.appointment.store import AppointmentStore
@@ -76,8 +76,7 @@ class Booking:
     ) -> None:
         self.store = store
         self.inventory = inventory
-        self.holds = HoldTaker(inventory)
-        self.commits = HoldCommitter(inventory)
+        self.holds = HoldBatches(inventory)
         self.slots = slots
         self.clock = clock
         self.hold_ttl_seconds = hold_ttl_seconds
@@ -280,7 +279,7 @@ class Booking:
         self, row: AppointmentRow, call_timeout: float
     ) -> AppointmentRow:
         try:
-            await self.commits.commit(
+            await self.holds.commit(
                 inv.CommitHoldRequest(
                     name=_hold_name(row),
                     slot=SLOT.format(clinic=row.clinic_id, slot=row.slot_id),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from vaxbook.inventory.v1 import inventory_pb2 as inv
 from vaxbook.inventory.v1 import inventory_pb2_grpc
 
@@ -10,9 +12,10 @@ from services.common.errors import DomainError, from_status_proto
 from services.common.grpc_clients import DEFAULT_TIMEOUT_SECONDS, upstream
 
 
-class HoldTaker:
-    """Sends concurrent ``CreateHold`` requests as ``BatchCreateHolds`` calls;
-    each caller gets its own hold or its own refusal."""
+class HoldBatches:
+    """Sends concurrent ``CreateHold`` and ``CommitHold`` requests as
+    ``BatchCreateHolds`` and ``BatchCommitHolds`` calls; each caller gets its
+    own hold or its own refusal."""
 
     def __init__(
         self,
@@ -21,47 +24,27 @@ class HoldTaker:
     ) -> None:
         self.inventory = inventory
         self.call_timeout_seconds = call_timeout_seconds
-        self._batcher = Batcher(self._send)
+        self._creates = Batcher(
+            partial(self._send, "BatchCreateHolds", inv.BatchCreateHoldsRequest)
+        )
+        self._commits = Batcher(
+            partial(self._send, "BatchCommitHolds", inv.BatchCommitHoldsRequest)
+        )
 
     async def create(self, request: inv.CreateHoldRequest) -> inv.Hold:
         """The hold, or the ``DomainError`` inventory refused it with."""
-        return await self._batcher.submit(request)
-
-    async def _send(
-        self, requests: list[inv.CreateHoldRequest]
-    ) -> list[inv.Hold | DomainError]:
-        async with upstream("inventory"):
-            response = await self.inventory.BatchCreateHolds(
-                inv.BatchCreateHoldsRequest(requests=requests),
-                timeout=self.call_timeout_seconds,
-            )
-        return [_outcome(result) for result in response.results]
-
-
-class HoldCommitter:
-    """Sends concurrent ``CommitHold`` requests as ``BatchCommitHolds`` calls;
-    each caller gets its own committed hold or its own refusal."""
-
-    def __init__(
-        self,
-        inventory: inventory_pb2_grpc.InventoryServiceStub,
-        call_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
-    ) -> None:
-        self.inventory = inventory
-        self.call_timeout_seconds = call_timeout_seconds
-        self._batcher = Batcher(self._send)
+        return await self._creates.submit(request)
 
     async def commit(self, request: inv.CommitHoldRequest) -> inv.Hold:
         """The committed hold, or the ``DomainError`` inventory refused it with."""
-        return await self._batcher.submit(request)
+        return await self._commits.submit(request)
 
     async def _send(
-        self, requests: list[inv.CommitHoldRequest]
+        self, method: str, batch_request, requests: list
     ) -> list[inv.Hold | DomainError]:
         async with upstream("inventory"):
-            response = await self.inventory.BatchCommitHolds(
-                inv.BatchCommitHoldsRequest(requests=requests),
-                timeout=self.call_timeout_seconds,
+            response = await getattr(self.inventory, method)(
+                batch_request(requests=requests), timeout=self.call_timeout_seconds
             )
         return [_outcome(result) for result in response.results]
 

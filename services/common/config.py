@@ -7,6 +7,7 @@ when it starts its own PostgreSQL, Redis and NATS.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 # In start-up order: auth first, since the others fetch its signing keys.
@@ -137,3 +138,48 @@ class Settings:
         """The address a service binds: the listen host and its own port."""
         port = self.service_addrs[service].rsplit(":", 1)[1]
         return f"{self.listen_host}:{port}"
+
+
+_TRUE_WORDS = {"1", "true", "yes", "on"}
+_FALSE_WORDS = {"0", "false", "no", "off"}
+
+
+class EnvReader:
+    """Reads variables under one prefix, naming the variable on failure."""
+
+    def __init__(self, prefix: str, environ: Mapping[str, str]) -> None:
+        self.prefix = prefix
+        self.environ = environ
+
+    def text(self, name: str, default: str) -> str:
+        return self.environ.get(self.prefix + name) or default
+
+    def number(self, name: str, default: float) -> float:
+        raw = self.environ.get(self.prefix + name)
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(
+                f"{self.prefix}{name} must be a number, got {raw!r}"
+            ) from None
+        if value <= 0:
+            raise ConfigError(f"{self.prefix}{name} must be above 0, got {raw!r}")
+        return value
+
+    def whole(self, name: str, default: int) -> int:
+        value = self.number(name, default)
+        if not float(value).is_integer():
+            raise ConfigError(
+                f"{self.prefix}{name} must be a whole number, got {value}"
+            )
+        return int(value)
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = (self.environ.get(self.prefix + name) or "").lower()
+        if not raw:
+            return default
+        if raw not in _TRUE_WORDS | _FALSE_WORDS:
+            raise ConfigError(f"{self.prefix}{name} must be true or false, got {raw!r}")
+        return raw in _TRUE_WORDS

@@ -19,7 +19,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from services.common.config import ConfigError
+from services.common.config import EnvReader
 from services.eligibility.retry import RetrySchedule
 
 _PREFIX = "VAXBOOK_INSURANCE_"
@@ -39,7 +39,7 @@ class InsuranceSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> InsuranceSettings:
-        env = _Env(environ)
+        env = EnvReader(_PREFIX, environ)
         defaults = cls()
         return cls(
             url=env.text("URL", defaults.url),
@@ -57,7 +57,7 @@ class InsuranceSettings:
         )
 
 
-def _retry_from_env(env: _Env, defaults: RetrySchedule) -> RetrySchedule:
+def _retry_from_env(env: EnvReader, defaults: RetrySchedule) -> RetrySchedule:
     return RetrySchedule(
         max_attempts=env.whole("RETRY_ATTEMPTS", defaults.max_attempts),
         initial_delay_seconds=env.number(
@@ -70,33 +70,3 @@ def _retry_from_env(env: _Env, defaults: RetrySchedule) -> RetrySchedule:
             "RETRY_MAX_TOTAL_WAIT_SECONDS", defaults.max_total_wait_seconds
         ),
     )
-
-
-class _Env:
-    """Reads ``VAXBOOK_INSURANCE_*`` values, naming the variable on failure."""
-
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self.environ = environ
-
-    def text(self, name: str, default: str) -> str:
-        return self.environ.get(_PREFIX + name) or default
-
-    def number(self, name: str, default: float) -> float:
-        raw = self.environ.get(_PREFIX + name)
-        if not raw:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(
-                f"{_PREFIX}{name} must be a number, got {raw!r}"
-            ) from None
-        if value <= 0:
-            raise ConfigError(f"{_PREFIX}{name} must be above 0, got {raw!r}")
-        return value
-
-    def whole(self, name: str, default: int) -> int:
-        value = self.number(name, default)
-        if not float(value).is_integer():
-            raise ConfigError(f"{_PREFIX}{name} must be a whole number, got {value}")
-        return int(value)

@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 
-import uvicorn
-
 from services.common import logs
+from services.common.standin import serve
 from services.insurance_standin.app import Faults, FaultsInvalid, Standin, create_app
-from services.insurance_standin.server import HostedServer
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -94,23 +91,8 @@ def main(argv: list[str]) -> int:
     except FaultsInvalid as error:
         sys.stderr.write(f"insurance stand-in: {error}\n")
         return 2
-    server = HostedServer(
-        uvicorn.Config(
-            create_app(standin),
-            host=args.host,
-            port=args.port,
-            log_config=None,
-            access_log=False,
-        )
-    )
-
-    def stop(signum, frame) -> None:
-        server.should_exit = True
-
     # Ctrl-C and SIGTERM finish open requests, then exit with status 0.
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, stop)
-    server.run()
+    serve(create_app(standin), args.host, args.port)
     return 0
 
 

@@ -28,12 +28,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from services.common.config import ConfigError
+from services.common.config import ConfigError, EnvReader
 
 _NOTIFICATION = "VAXBOOK_NOTIFICATION_"
 _SMTP = "VAXBOOK_SMTP_"
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 
 
 @dataclass(frozen=True)
@@ -65,7 +63,7 @@ class SmtpSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> SmtpSettings:
-        env = _Env(_SMTP, environ)
+        env = EnvReader(_SMTP, environ)
         defaults = cls()
         return cls(
             host=env.text("HOST", defaults.host),
@@ -104,7 +102,7 @@ class NotificationSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> NotificationSettings:
-        env = _Env(_NOTIFICATION, environ)
+        env = EnvReader(_NOTIFICATION, environ)
         defaults = cls()
         return cls(
             reminder_hours=env.number("REMINDER_HOURS", defaults.reminder_hours),
@@ -126,7 +124,7 @@ class NotificationSettings:
         )
 
 
-def _retry_from_env(env: _Env, defaults: RetryPolicy) -> RetryPolicy:
+def _retry_from_env(env: EnvReader, defaults: RetryPolicy) -> RetryPolicy:
     return RetryPolicy(
         max_attempts=env.whole("MAX_ATTEMPTS", defaults.max_attempts),
         base_delay_seconds=env.number(
@@ -134,44 +132,3 @@ def _retry_from_env(env: _Env, defaults: RetryPolicy) -> RetryPolicy:
         ),
         max_delay_seconds=env.number("MAX_DELAY_SECONDS", defaults.max_delay_seconds),
     )
-
-
-class _Env:
-    """Reads variables under one prefix, naming the variable on failure."""
-
-    def __init__(self, prefix: str, environ: Mapping[str, str]) -> None:
-        self.prefix = prefix
-        self.environ = environ
-
-    def text(self, name: str, default: str) -> str:
-        return self.environ.get(self.prefix + name) or default
-
-    def number(self, name: str, default: float) -> float:
-        raw = self.environ.get(self.prefix + name)
-        if not raw:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(
-                f"{self.prefix}{name} must be a number, got {raw!r}"
-            ) from None
-        if value <= 0:
-            raise ConfigError(f"{self.prefix}{name} must be above 0, got {raw!r}")
-        return value
-
-    def whole(self, name: str, default: int) -> int:
-        value = self.number(name, default)
-        if not float(value).is_integer():
-            raise ConfigError(
-                f"{self.prefix}{name} must be a whole number, got {value}"
-            )
-        return int(value)
-
-    def flag(self, name: str, default: bool) -> bool:
-        raw = (self.environ.get(self.prefix + name) or "").lower()
-        if not raw:
-            return default
-        if raw not in _TRUE | _FALSE:
-            raise ConfigError(f"{self.prefix}{name} must be true or false, got {raw!r}")
-        return raw in _TRUE

@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 
-import uvicorn
-
 from services.common import logs
-from services.insurance_standin.server import HostedServer
+from services.common.standin import serve
 from services.sms_standin.app import Faults, FaultsInvalid, Standin, create_app
 
 
@@ -62,23 +59,8 @@ def main(argv: list[str]) -> int:
     except FaultsInvalid as error:
         sys.stderr.write(f"sms stand-in: {error}\n")
         return 2
-    server = HostedServer(
-        uvicorn.Config(
-            create_app(Standin(faults)),
-            host=args.host,
-            port=args.port,
-            log_config=None,
-            access_log=False,
-        )
-    )
-
-    def stop(signum, frame) -> None:
-        server.should_exit = True
-
     # Ctrl-C and SIGTERM finish open requests, then exit with status 0.
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, stop)
-    server.run()
+    serve(create_app(Standin(faults)), args.host, args.port)
     return 0
 
 
