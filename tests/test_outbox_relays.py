@@ -5,12 +5,14 @@ returns; clinic and inventory changes reach the stream under their subjects."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import nats
+import nats.errors
 import pytest
 from nats.js.errors import NotFoundError
 from sqlalchemy import MetaData, func, select, text
@@ -279,6 +281,151 @@ async def test_events_wait_while_nats_is_down_and_flow_once_it_returns(
     assert await unsent(engine, table) == 0
     stored = await published(events, f"{events.prefix}.>")
     assert [event.event_id for _, _, event in stored] == before + during
+
+
+# Several publishes in flight, one appointment at a time.
+
+
+def appointment_changes(settings: EventSettings, appointment: str, count: int):
+    """``(subject, event)`` pairs: ``count`` changes of one appointment."""
+    ref = events_pb2.AppointmentRef(appointment=f"appointments/{appointment}")
+    payload = events_pb2.AppointmentConfirmed(appointment=ref)
+    subject = settings.subject("appointment", "confirmed")
+    return [
+        (subject, new_event("appointment_confirmed", payload, WRITTEN_AT))
+        for _ in range(count)
+    ]
+
+
+def interleaved(*changes: list) -> list:
+    """The first change of each list, then the second of each, and so on."""
+    rounds = itertools.zip_longest(*changes)
+    return [change for changes in rounds for change in changes if change]
+
+
+def appointment_in(payload: bytes) -> str | None:
+    event = events_pb2.Event.FromString(payload)
+    if event.HasField("appointment_confirmed"):
+        return event.appointment_confirmed.appointment.appointment
+    return None
+
+
+@dataclass
+class Publishes:
+    """Which publishes were in flight together, and which events to lose."""
+
+    running: Counter[str | None] = field(default_factory=Counter)
+    most_at_once: int = 0
+    most_of_one_appointment: int = 0
+    # Publishes of events naming no appointment that overlapped another.
+    not_alone: int = 0
+    tries: Counter[str] = field(default_factory=Counter)
+    # Event id to lose on its first try, once the event id it maps to is
+    # acknowledged: a later event stored while an earlier one is lost.
+    lose: dict[str, str] = field(default_factory=dict)
+    acknowledged: dict[str, asyncio.Event] = field(default_factory=dict)
+
+    def started(self, appointment: str | None) -> None:
+        others = sum(self.running.values())
+        if others and (appointment is None or self.running[None]):
+            self.not_alone += 1
+        self.running[appointment] += 1
+        self.most_at_once = max(self.most_at_once, others + 1)
+        if appointment is not None:
+            self.most_of_one_appointment = max(
+                self.most_of_one_appointment, self.running[appointment]
+            )
+
+    def ack_of(self, event_id: str) -> asyncio.Event:
+        return self.acknowledged.setdefault(event_id, asyncio.Event())
+
+
+class WatchingRelay(OutboxRelay):
+    """A real relay whose publishes to the real JetStream are watched, and
+    one of them lost on demand."""
+
+    def __init__(self, publishes: Publishes, *args) -> None:
+        super().__init__(*args)
+        self.publishes = publishes
+
+    async def _jetstream(self):
+        return _WatchingJetStream(await super()._jetstream(), self.publishes)
+
+
+class _WatchingJetStream:
+    def __init__(self, js, publishes: Publishes) -> None:
+        self.js = js
+        self.publishes = publishes
+
+    async def publish(self, subject, payload, **options):
+        publishes = self.publishes
+        event_id = options["headers"]["Nats-Msg-Id"]
+        appointment = appointment_in(payload)
+        publishes.tries[event_id] += 1
+        publishes.started(appointment)
+        try:
+            if event_id in publishes.lose:
+                await publishes.ack_of(publishes.lose.pop(event_id)).wait()
+                raise nats.errors.TimeoutError
+            ack = await self.js.publish(subject, payload, **options)
+            publishes.ack_of(event_id).set()
+            return ack
+        finally:
+            publishes.running[appointment] -= 1
+
+
+async def stored_ids(settings: EventSettings) -> list[str]:
+    stored = await published(settings, f"{settings.prefix}.>")
+    return [event.event_id for _, _, event in stored]
+
+
+async def test_different_appointments_publish_together_one_appointment_in_turn(
+    scratch_outbox, settings, clock
+):
+    engine, table = scratch_outbox
+    events = fresh_events(settings.nats_url, "overlap")
+    appointments = [appointment_changes(events, f"a{n}", 4) for n in range(10)]
+    changes = [
+        *interleaved(*appointments[:5]),
+        *capacity_changes(events, 0, range(1, 5)),
+        *interleaved(*appointments[5:]),
+    ]
+    written = await write(engine, table, changes)
+    publishes = Publishes()
+    relay = WatchingRelay(publishes, engine, table, events, clock)
+
+    assert await relay.relay_or_wait() == len(written)
+    await relay.close()
+
+    assert publishes.most_at_once > 1, "every publish waited for the one before"
+    assert publishes.most_of_one_appointment == 1
+    assert publishes.not_alone == 0, "a slot change overlapped another publish"
+    assert await stored_ids(events) == written
+
+
+async def test_a_lost_event_holds_back_the_rest_of_its_appointment_only(
+    scratch_outbox, settings, clock
+):
+    engine, table = scratch_outbox
+    events = fresh_events(settings.nats_url, "lost")
+    changes = interleaved(
+        appointment_changes(events, "a", 3), appointment_changes(events, "b", 2)
+    )
+    a1, b1, a2, b2, a3 = await write(engine, table, changes)
+    publishes = Publishes(lose={a2: b2})
+    relay = WatchingRelay(publishes, engine, table, events, clock)
+
+    # Bounded only so that a relay waiting on the lost event fails the test
+    # instead of hanging it.
+    assert await asyncio.wait_for(relay.relay_or_wait(), timeout=30) == 0
+    assert await stored_ids(events) == [a1, b1, b2]
+    assert await unsent(engine, table) == 2
+
+    assert await relay.relay_or_wait() == 2
+    await relay.close()
+
+    assert await stored_ids(events) == [a1, b1, b2, a2, a3]
+    assert publishes.tries == Counter({a1: 1, b1: 1, a2: 2, b2: 1, a3: 1})
 
 
 # Clinic and inventory events, through the services.
