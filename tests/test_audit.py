@@ -35,6 +35,7 @@ from services.common.errors import read_error
 from services.common.events import EventSettings, ensure_stream, new_event
 from services.common.server import RunningServer, create_server
 from services.devstack import create_database, drop_database, start_nats
+from services.eligibility.rules import load_rules
 from services.migrate import migrate
 from tests.conftest import RUN_ID
 from tests.mesh import (
@@ -211,15 +212,18 @@ def stock_changed(clinic: str) -> events_pb2.Event:
     return new_event("dose_stock_changed", payload, datetime.now(UTC))
 
 
-async def publish(settings, event: events_pb2.Event, message_id: str) -> None:
-    """Publishes ``event`` on the run's stream under ``message_id``."""
+async def publish(
+    settings, event: events_pb2.Event, message_id: str, subject: str = ""
+) -> None:
+    """Publishes ``event`` on the run's stream under ``message_id``, on
+    ``subject`` or else the stock-changed subject."""
     events = EventSettings.from_settings(settings)
     client = await nats.connect(events.nats_url)
     try:
         js = client.jetstream()
         await ensure_stream(js, events)
         await js.publish(
-            events.subject("inventory", "stock_changed"),
+            subject or events.subject("inventory", "stock_changed"),
             event.SerializeToString(),
             headers={"Nats-Msg-Id": message_id},
         )
@@ -306,6 +310,90 @@ def test_an_event_is_filed_under_its_appointment_person_and_clinic():
         "",
     )
     assert entry.occur_time == datetime(2027, 3, 1, 9, 30, tzinfo=UTC)
+
+
+FILED_REF = events_pb2.AppointmentRef(
+    appointment="appointments/a1",
+    citizen="citizens/c1",
+    slot="clinics/k1/slots/s1",
+)
+
+
+@pytest.mark.parametrize(
+    ("field", "payload", "filed_under"),
+    [
+        pytest.param(
+            "appointment_clinic_cancelled",
+            events_pb2.AppointmentClinicCancelled(
+                appointment=FILED_REF, reason="SLOT_CANCELLED", note="Flooded"
+            ),
+            ("appointments/a1", "citizens/c1", "clinics/k1", ""),
+            id="clinic-cancelled",
+        ),
+        # The offer's own slot wins over the cancelled appointment's: the
+        # record is filed under the clinic where the seat is held.
+        pytest.param(
+            "rebooking_offered",
+            events_pb2.RebookingOffered(
+                offer="appointments/a1/rebookingOffer",
+                appointment=FILED_REF,
+                slot="clinics/k2/slots/s9",
+            ),
+            ("appointments/a1", "citizens/c1", "clinics/k2", ""),
+            id="offered",
+        ),
+        pytest.param(
+            "rebooking_offer_closed",
+            events_pb2.RebookingOfferClosed(
+                offer="appointments/a1/rebookingOffer",
+                appointment=FILED_REF,
+                outcome="ACCEPTED",
+                new_appointment="appointments/a2",
+            ),
+            ("appointments/a1", "citizens/c1", "clinics/k1", ""),
+            id="offer-closed",
+        ),
+        pytest.param(
+            "slot_cancelled",
+            events_pb2.SlotCancelled(
+                slot="clinics/k1/slots/s1", reason="Flooded", actor="staffAccounts/s1"
+            ),
+            ("", "", "clinics/k1", "staffAccounts/s1"),
+            id="slot-cancelled",
+        ),
+        pytest.param(
+            "dose_stock_adjusted",
+            events_pb2.DoseStockAdjusted(
+                clinic="clinics/k1", delta=-5, actor="staffAccounts/s1"
+            ),
+            ("", "", "clinics/k1", "staffAccounts/s1"),
+            id="stock-adjusted",
+        ),
+        pytest.param(
+            "appointment_review_resolved",
+            events_pb2.AppointmentReviewResolved(appointment=FILED_REF, approved=True),
+            ("appointments/a1", "citizens/c1", "clinics/k1", ""),
+            id="review-resolved",
+        ),
+        pytest.param(
+            "rule_set_activated",
+            events_pb2.RuleSetActivated(version="2027.2", actor="staffAccounts/a1"),
+            ("", "", "", "staffAccounts/a1"),
+            id="rule-set",
+        ),
+    ],
+)
+def test_a_clinic_cancellation_offer_review_or_rule_event_is_filed_by_name(
+    field, payload, filed_under
+):
+    event = new_event(field, payload, datetime(2027, 3, 1, 9, 30, tzinfo=UTC))
+
+    entry = entry_of(f"vaxbook.test.{field}", event.SerializeToString())
+
+    assert entry.event_type == field
+    assert (entry.appointment, entry.citizen, entry.clinic, entry.actor) == (
+        filed_under
+    )
 
 
 def test_a_payload_newer_than_the_service_is_kept_whole_as_unknown():
@@ -411,6 +499,134 @@ async def test_nats_stopped_mid_burst_loses_and_doubles_nothing(
     )
     assert not verdict.HasField("first_mismatch")
     assert verdict.records_checked >= len(records)
+
+
+async def test_clinic_cancellations_offers_and_reviews_are_found_by_every_name(
+    audited_mesh, settings
+):
+    mesh = audited_mesh
+    clinic, elsewhere = f"clinics/{new_id()}", f"clinics/{new_id()}"
+    citizen = f"citizens/{new_id()}"
+    staff, admin = f"staffAccounts/{new_id()}", f"staffAccounts/{new_id()}"
+    cancelled = events_pb2.AppointmentRef(
+        appointment=f"appointments/{new_id()}",
+        citizen=citizen,
+        slot=f"{clinic}/slots/{new_id()}",
+        vaccine="comirnaty",
+        dose_number=1,
+    )
+    reviewed = events_pb2.AppointmentRef(
+        appointment=f"appointments/{new_id()}",
+        citizen=citizen,
+        slot=f"{clinic}/slots/{new_id()}",
+        vaccine="spikevax",
+        dose_number=1,
+    )
+    offer = f"{cancelled.appointment}/rebookingOffer"
+    published = [
+        (
+            "clinic",
+            "slot_cancelled",
+            events_pb2.SlotCancelled(
+                slot=cancelled.slot, reason="Flooded", actor=staff
+            ),
+        ),
+        (
+            "clinic",
+            "dose_stock_adjusted",
+            events_pb2.DoseStockAdjusted(
+                clinic=clinic, vaccine="comirnaty", delta=-5, actor=staff
+            ),
+        ),
+        (
+            "appointment",
+            "appointment_clinic_cancelled",
+            events_pb2.AppointmentClinicCancelled(
+                appointment=cancelled, reason="SLOT_CANCELLED", note="Flooded"
+            ),
+        ),
+        (
+            "appointment",
+            "rebooking_offered",
+            events_pb2.RebookingOffered(
+                offer=offer, appointment=cancelled, slot=f"{elsewhere}/slots/{new_id()}"
+            ),
+        ),
+        (
+            "appointment",
+            "rebooking_offer_closed",
+            events_pb2.RebookingOfferClosed(
+                offer=offer, appointment=cancelled, outcome="LAPSED"
+            ),
+        ),
+        (
+            "appointment",
+            "appointment_review_resolved",
+            events_pb2.AppointmentReviewResolved(appointment=reviewed, approved=True),
+        ),
+        (
+            "eligibility",
+            "rule_set_activated",
+            events_pb2.RuleSetActivated(version=f"2027.9-{new_id()[:8]}", actor=admin),
+        ),
+    ]
+    events = EventSettings.from_settings(settings)
+    for aggregate, field, payload in published:
+        event = new_event(field, payload, mesh.clock.now())
+        await publish(settings, event, event.event_id, events.subject(aggregate, field))
+
+    by_citizen = await until_audited(mesh, 4, citizen=citizen)
+    by_appointment = await audit_records(mesh, appointment=cancelled.appointment)
+    by_clinic = await audit_records(mesh, clinic=clinic)
+    offers_elsewhere = await audit_records(
+        mesh, clinic=elsewhere, event_type="rebooking_offered"
+    )
+    by_staff = await until_audited(mesh, 2, actor=staff)
+    by_admin = await until_audited(mesh, 1, actor=admin)
+
+    assert [r.event_type for r in by_appointment] == [
+        "appointment_clinic_cancelled",
+        "rebooking_offered",
+        "rebooking_offer_closed",
+    ]
+    assert [r.event_type for r in by_citizen] == [
+        "appointment_clinic_cancelled",
+        "rebooking_offered",
+        "rebooking_offer_closed",
+        "appointment_review_resolved",
+    ]
+    assert [r.event_type for r in by_clinic] == [
+        "slot_cancelled",
+        "dose_stock_adjusted",
+        "appointment_clinic_cancelled",
+        "rebooking_offer_closed",
+        "appointment_review_resolved",
+    ]
+    assert [(r.appointment, r.citizen) for r in offers_elsewhere] == [
+        (cancelled.appointment, citizen)
+    ]
+    assert [(r.event_type, r.clinic) for r in by_staff] == [
+        ("slot_cancelled", clinic),
+        ("dose_stock_adjusted", clinic),
+    ]
+    assert [r.event_type for r in by_admin] == ["rule_set_activated"]
+
+
+async def test_the_rules_the_eligibility_service_shipped_with_are_in_the_trail(
+    audited_mesh,
+):
+    shipped = load_rules().version
+
+    records = await until_audited(audited_mesh, 1, event_type="rule_set_activated")
+
+    started = [
+        r
+        for r in records
+        if r.event.rule_set_activated.version == shipped
+        and r.event.rule_set_activated.actor == ""
+    ]
+    assert started
+    assert all(r.subject.endswith(".eligibility.rule_set_activated") for r in started)
 
 
 # Views of personal data

@@ -502,8 +502,10 @@ MALFORMED = [
         "ttl_seconds",
     ),
     bad(
-        "hold_ttl_over_an_hour",
-        inventory("CreateHold", lambda w: create_hold(w, ttl_seconds=3601)),
+        "hold_ttl_over_a_week",
+        inventory(
+            "CreateHold", lambda w: create_hold(w, ttl_seconds=7 * 24 * 3600 + 1)
+        ),
         "ttl_seconds",
     ),
     bad(

@@ -30,11 +30,13 @@ from services.common.clock import to_timestamp
 from services.common.config import Settings
 from services.common.db import create_engine
 from services.common.errors import DomainError, ErrorDetails, Unavailable, read_error
+from services.common.events import EventSettings
 from services.common.grpc_clients import channel
 from services.common.server import Registration, RunningServer, create_server
 from services.devstack import Endpoints, create_database, drop_database
 from services.eligibility import app as eligibility_app
 from services.eligibility.config import InsuranceSettings
+from services.eligibility.events import EligibilityEvents
 from services.eligibility.rules import (
     SHIPPED_RULES_SOURCE,
     load_rules,
@@ -816,7 +818,9 @@ async def test_an_admin_replacement_holds_until_a_deploy_ships_a_new_version(
         mesh, replicas.first, rules_text(f"2027.4-{new_id()[:8]}")
     )
     engine = create_engine(replicas.database_url, pool_size=1)
-    store = EligibilityStore(engine)
+    store = EligibilityStore(
+        engine, EligibilityEvents(EventSettings.from_settings(replicas.settings))
+    )
     deployed_text = rules_text(f"2028.1-{new_id()[:8]}")
     try:
         restarted = await RuleSets.start(

@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
+from zoneinfo import ZoneInfo
 
 import grpc
 import nats
 import pytest
 from aiosmtpd.controller import Controller
+from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy import select
 from vaxbook.appointment.v1 import appointment_pb2 as appt
 from vaxbook.auth.v1 import auth_pb2 as auth
 from vaxbook.events.v1 import events_pb2
@@ -27,10 +30,11 @@ from vaxbook.notification.v1 import notification_pb2_grpc
 
 from services.common.access import token_channel
 from services.common.auth import Role
-from services.common.clock import FakeClock
+from services.common.clock import FakeClock, to_timestamp
 from services.common.config import Settings
+from services.common.db import create_engine
 from services.common.errors import read_error
-from services.common.events import EventSettings
+from services.common.events import EventSettings, new_event
 from services.common.server import RunningServer, create_server
 from services.devstack import create_database, drop_database
 from services.migrate import migrate
@@ -38,12 +42,16 @@ from services.notification import app as notification_app
 from services.notification.config import NotificationSettings, RetryPolicy, SmtpSettings
 from services.notification.consumer import DURABLE
 from services.notification.jetstream import dead_letter_stream
+from services.notification.notices import appointment_of
+from services.notification.tables import appointments as notification_appointments
 from services.notification.templates import (
     EVENT_TEMPLATES,
     REASON_TEMPLATES,
     REMINDER,
     TEXTS,
+    format_time,
     render,
+    template_for,
     values_of,
 )
 from services.sms_standin.app import Standin
@@ -352,7 +360,13 @@ def test_every_template_fills_in_every_language():
     )
     ref.slot_start_time.FromDatetime(datetime(2027, 3, 3, 8, 0, tzinfo=UTC))
     payload = events_pb2.AppointmentRejected(appointment=ref, reasons=["TOO_YOUNG"])
-    values = {**values_of(payload, UTC), "reason": "INSURANCE_UNAVAILABLE"}
+    values = {
+        **values_of(payload, UTC),
+        "reason": "INSURANCE_UNAVAILABLE",
+        # What clinic cancellations and rebooking offers carry besides.
+        "note": "Flooded",
+        "expire_time": "2027-03-02 08:00 UTC",
+    }
     templates = {*EVENT_TEMPLATES.values(), *REASON_TEMPLATES.values(), REMINDER}
 
     for template in templates:
@@ -647,3 +661,319 @@ async def test_sign_up_refuses_a_language_without_templates(notifications):
     assert read_error(refused.value).field_violations == {
         "preferred_language": "must be one of 'en', 'hi', got 'fr'"
     }
+
+
+# Clinic cancellations, rebooking offers and reviews
+
+NOTE = "Our vaccine fridge failed overnight."
+CANCELLED_SUBJECTS = {
+    ("SLOT_CANCELLED", "en"): "The clinic cancelled your vaccination session",
+    ("SLOT_CANCELLED", "hi"): "क्लिनिक ने आपके टीकाकरण का सत्र रद्द कर दिया है",
+    ("DOSE_SHORTFALL", "en"): (
+        "Your vaccination appointment is cancelled: doses ran short"
+    ),
+    ("DOSE_SHORTFALL", "hi"): "खुराकें कम पड़ने से आपका टीकाकरण अपॉइंटमेंट रद्द हो गया है",
+}
+OFFER_SUBJECTS = {
+    "en": "A vaccination seat is held for you",
+    "hi": "आपके लिए टीकाकरण की एक सीट रोकी गई है",
+}
+LAPSED_SUBJECTS = {
+    "en": "The seat held for you has gone back",
+    "hi": "आपके लिए रोकी हुई सीट अब सबके लिए खुल गई है",
+}
+APPROVED_SUBJECTS = {
+    "en": "Your vaccination booking stands",
+    "hi": "आपकी टीकाकरण बुकिंग पक्की है",
+}
+
+
+def ref_of(appointment: appt.Appointment) -> events_pb2.AppointmentRef:
+    """The appointment as the appointment service's events name it."""
+    return events_pb2.AppointmentRef(
+        appointment=appointment.name,
+        citizen=appointment.citizen,
+        slot=appointment.slot,
+        vaccine=appointment.vaccine,
+        dose_number=appointment.dose_number,
+        slot_start_time=appointment.slot_start_time,
+    )
+
+
+def written(notifications, stamp: Timestamp) -> str:
+    """``stamp`` as the service writes times in messages."""
+    zone = ZoneInfo(notifications.config.time_zone)
+    return format_time(stamp.ToDatetime(tzinfo=UTC), zone)
+
+
+async def publish_event(notifications, field: str, payload) -> events_pb2.Event:
+    """Publishes ``payload`` on the stream as the appointment service's relay
+    would: one event, its id as the message id."""
+    events = EventSettings.from_settings(notifications.settings)
+    event = new_event(field, payload, notifications.mesh.clock.now(), new_id())
+    client = await nats.connect(events.nats_url)
+    try:
+        await client.jetstream().publish(
+            events.subject("appointment", field.removeprefix("appointment_")),
+            event.SerializeToString(),
+            headers={"Nats-Msg-Id": event.event_id},
+        )
+    finally:
+        await client.close()
+    return event
+
+
+async def all_handled(notifications) -> None:
+    """Waits until the service has handled every event on the stream."""
+    events = EventSettings.from_settings(notifications.settings)
+    client = await nats.connect(events.nats_url)
+    try:
+        js = client.jetstream()
+
+        async def idle() -> bool:
+            info = await js.consumer_info(events.stream, DURABLE)
+            return info.num_pending == 0 and info.num_ack_pending == 0
+
+        await eventually(idle)
+    finally:
+        await client.close()
+
+
+def mail_titled(catch: MailCatch, to: str, subject: str) -> EmailMessage:
+    [message] = [m for m in catch.to(to) if m["Subject"] == subject]
+    return message
+
+
+def payload_field(payload) -> str:
+    """The field of ``Event`` that carries ``payload``'s type."""
+    [field] = [
+        field.name
+        for field in events_pb2.Event.DESCRIPTOR.oneofs_by_name["payload"].fields
+        if field.message_type is payload.DESCRIPTOR
+    ]
+    return field
+
+
+def test_each_new_event_is_told_by_its_reason_outcome_or_approval():
+    ref = events_pb2.AppointmentRef(
+        appointment="appointments/a1", citizen="citizens/c1"
+    )
+    cancelled = events_pb2.AppointmentClinicCancelled
+    closed = events_pb2.RebookingOfferClosed
+    resolved = events_pb2.AppointmentReviewResolved
+    cases = [
+        (cancelled(appointment=ref, reason="SLOT_CANCELLED"), "_slot"),
+        (cancelled(appointment=ref, reason="DOSE_SHORTFALL"), "_doses"),
+        (cancelled(appointment=ref, reason="SOMETHING_NEW"), ""),
+        (events_pb2.RebookingOffered(appointment=ref), "rebooking_offered"),
+        (closed(appointment=ref, outcome="LAPSED"), "rebooking_offer_lapsed"),
+        (closed(appointment=ref, outcome="ACCEPTED"), None),
+        (closed(appointment=ref, outcome="DECLINED"), None),
+        (resolved(appointment=ref, approved=True), "appointment_review_approved"),
+        (resolved(appointment=ref, approved=False), None),
+    ]
+
+    for payload, template in cases:
+        if payload.DESCRIPTOR is cancelled.DESCRIPTOR:
+            template = f"appointment_clinic_cancelled{template}"
+        event = new_event(
+            payload_field(payload), payload, datetime(2027, 3, 1, tzinfo=UTC)
+        )
+        assert template_for(event) == template, payload
+        assert appointment_of(event) == ref
+
+
+def test_an_offers_own_slot_and_time_win_over_those_of_the_cancelled_appointment():
+    ref = events_pb2.AppointmentRef(
+        appointment="appointments/a1",
+        citizen="citizens/c1",
+        slot="clinics/k1/slots/old",
+        slot_start_time=to_timestamp(datetime(2027, 3, 3, 8, 0, tzinfo=UTC)),
+    )
+    offer = events_pb2.RebookingOffered(
+        appointment=ref,
+        slot="clinics/k2/slots/new",
+        slot_start_time=to_timestamp(datetime(2027, 3, 4, 10, 30, tzinfo=UTC)),
+        expire_time=to_timestamp(datetime(2027, 3, 2, 8, 0, tzinfo=UTC)),
+    )
+
+    values = values_of(offer, ZoneInfo("Asia/Kolkata"))
+
+    assert values["slot"] == "clinics/k2/slots/new"
+    assert values["slot_start_time"] == "2027-03-04 16:00 IST"
+    assert values["expire_time"] == "2027-03-02 13:30 IST"
+    assert (values["appointment_id"], values["citizen"]) == ("a1", "citizens/c1")
+
+
+@pytest.mark.parametrize("language", ["en", "hi"])
+@pytest.mark.parametrize("reason", ["SLOT_CANCELLED", "DOSE_SHORTFALL"])
+async def test_a_clinic_cancellation_tells_why_with_the_clinics_note(
+    notifications, clinic, mail, language, reason
+):
+    catch, _ = mail
+    to = address()
+    booked = await book(
+        notifications,
+        clinic,
+        await citizen(notifications, auth.Contact(email=to), language),
+    )
+
+    await publish_event(
+        notifications,
+        "appointment_clinic_cancelled",
+        events_pb2.AppointmentClinicCancelled(
+            appointment=ref_of(booked), was_confirmed=True, reason=reason, note=NOTE
+        ),
+    )
+
+    template = REASON_TEMPLATES[("appointment_clinic_cancelled", reason)]
+    [delivery] = await settled(notifications, booked, template, EMAIL)
+    assert (delivery.state, delivery.language) == (SENT, language)
+    body = mail_titled(catch, to, CANCELLED_SUBJECTS[(reason, language)]).get_content()
+    assert NOTE in body
+    assert written(notifications, booked.slot_start_time) in body
+    assert appointment_id(booked) in body
+
+
+@pytest.mark.parametrize("language", ["en", "hi"])
+async def test_a_rebooking_offer_names_the_offered_time_and_when_the_hold_ends(
+    notifications, clinic, mail, language
+):
+    catch, _ = mail
+    mesh = notifications.mesh
+    to = address()
+    booked = await book(
+        notifications,
+        clinic,
+        await citizen(notifications, auth.Contact(email=to), language),
+    )
+    offered = await make_slot(mesh, clinic, days_ahead=3)
+    expires = to_timestamp(mesh.clock.now() + timedelta(hours=6))
+
+    await publish_event(
+        notifications,
+        "rebooking_offered",
+        events_pb2.RebookingOffered(
+            offer=f"{booked.name}/rebookingOffer",
+            appointment=ref_of(booked),
+            slot=offered.name,
+            slot_start_time=offered.start_time,
+            expire_time=expires,
+        ),
+    )
+
+    [delivery] = await settled(notifications, booked, "rebooking_offered", EMAIL)
+    assert (delivery.state, delivery.language) == (SENT, language)
+    body = mail_titled(catch, to, OFFER_SUBJECTS[language]).get_content()
+    offered_at = written(notifications, offered.start_time)
+    booked_at = written(notifications, booked.slot_start_time)
+    assert offered_at in body
+    assert booked_at not in body
+    assert written(notifications, expires) in body
+    assert appointment_id(booked) in body
+    assert ("पोर्टल या ऐप" if language == "hi" else "portal or the app") in body
+
+
+@pytest.mark.parametrize("language", ["en", "hi"])
+async def test_only_a_lapsed_offer_is_told_once_it_closes(
+    notifications, clinic, mail, language
+):
+    catch, _ = mail
+    addresses = {outcome: address() for outcome in ("LAPSED", "ACCEPTED", "DECLINED")}
+    booked = {
+        outcome: await book(
+            notifications,
+            clinic,
+            await citizen(notifications, auth.Contact(email=to), language),
+        )
+        for outcome, to in addresses.items()
+    }
+    for appointment in booked.values():
+        await settled(notifications, appointment, "appointment_confirmed", EMAIL)
+
+    for outcome, appointment in booked.items():
+        await publish_event(
+            notifications,
+            "rebooking_offer_closed",
+            events_pb2.RebookingOfferClosed(
+                offer=f"{appointment.name}/rebookingOffer",
+                appointment=ref_of(appointment),
+                outcome=outcome,
+                new_appointment=f"appointments/{new_id()}"
+                if outcome == "ACCEPTED"
+                else "",
+            ),
+        )
+
+    lapsed = booked["LAPSED"]
+    [delivery] = await settled(notifications, lapsed, "rebooking_offer_lapsed", EMAIL)
+    assert delivery.state == SENT
+    body = mail_titled(
+        catch, addresses["LAPSED"], LAPSED_SUBJECTS[language]
+    ).get_content()
+    assert appointment_id(lapsed) in body
+    await all_handled(notifications)
+    for outcome in ("ACCEPTED", "DECLINED"):
+        told = await deliveries(notifications, booked[outcome])
+        assert {d.template for d in told} == {"appointment_confirmed"}
+        assert [m["Subject"] for m in catch.to(addresses[outcome])] == [
+            SUBJECTS[("appointment_confirmed", language)]
+        ]
+
+
+@pytest.mark.parametrize("language", ["en", "hi"])
+async def test_an_approved_review_is_told_and_keeps_the_reminder(
+    notifications, clinic, mail, language
+):
+    catch, _ = mail
+    approved_to, rejected_to = address(), address()
+    approved = await book(
+        notifications,
+        clinic,
+        await citizen(notifications, auth.Contact(email=approved_to), language),
+    )
+    rejected = await book(
+        notifications,
+        clinic,
+        await citizen(notifications, auth.Contact(email=rejected_to), language),
+    )
+    for appointment in (approved, rejected):
+        await settled(notifications, appointment, "appointment_confirmed", EMAIL)
+
+    for appointment, verdict in ((approved, True), (rejected, False)):
+        await publish_event(
+            notifications,
+            "appointment_review_resolved",
+            events_pb2.AppointmentReviewResolved(
+                appointment=ref_of(appointment), approved=verdict
+            ),
+        )
+
+    [delivery] = await settled(
+        notifications, approved, "appointment_review_approved", EMAIL
+    )
+    assert (delivery.state, delivery.language) == (SENT, language)
+    body = mail_titled(catch, approved_to, APPROVED_SUBJECTS[language]).get_content()
+    assert written(notifications, approved.slot_start_time) in body
+    assert appointment_id(approved) in body
+    await all_handled(notifications)
+    assert {d.template for d in await deliveries(notifications, rejected)} == {
+        "appointment_confirmed"
+    }
+    slot_start = approved.slot_start_time.ToDatetime(tzinfo=UTC)
+    reminder_due = slot_start - timedelta(hours=REMINDER_HOURS)
+    assert await remind_at(notifications, approved) == reminder_due
+
+
+async def remind_at(notifications, appointment) -> datetime | None:
+    """When the service means to remind the citizen of ``appointment``."""
+    engine = create_engine(notifications.settings.database_url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            return await conn.scalar(
+                select(notification_appointments.c.remind_at).where(
+                    notification_appointments.c.id == appointment_id(appointment)
+                )
+            )
+    finally:
+        await engine.dispose()

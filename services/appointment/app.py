@@ -10,6 +10,8 @@ from vaxbook.inventory.v1 import inventory_pb2_grpc
 from services.appointment.booking import Booking
 from services.appointment.eligibility import EligibilityGate
 from services.appointment.events import AppointmentEvents
+from services.appointment.offer_store import OfferStore
+from services.appointment.rebooking import Rebooking
 from services.appointment.servicer import (
     ACCESS_POLICY,
     SERVICE,
@@ -31,6 +33,7 @@ REPAIR_INTERVAL_SECONDS = 5.0
 RELAY_INTERVAL_SECONDS = 0.2
 RECHECK_INTERVAL_SECONDS = 0.5
 SWEEP_INTERVAL_SECONDS = 30.0
+LAPSE_INTERVAL_SECONDS = 5.0
 
 
 async def build(settings: Settings, clock: Clock | None = None):
@@ -40,12 +43,14 @@ async def build(settings: Settings, clock: Clock | None = None):
     events = EventSettings.from_settings(settings)
     access = await ServiceAccess.start(settings, clock, "appointment")
     addrs = settings.service_addrs
+    appointment_events = AppointmentEvents(events)
+    slots = SlotDirectory(
+        clinic_pb2_grpc.ClinicServiceStub(access.channel(addrs["clinic"]))
+    )
     booking = Booking(
-        AppointmentStore(engine, AppointmentEvents(events)),
+        AppointmentStore(engine, appointment_events),
         inventory_pb2_grpc.InventoryServiceStub(access.channel(addrs["inventory"])),
-        SlotDirectory(
-            clinic_pb2_grpc.ClinicServiceStub(access.channel(addrs["clinic"]))
-        ),
+        slots,
         EligibilityGate(
             eligibility_pb2_grpc.EligibilityServiceStub(
                 access.channel(addrs["eligibility"])
@@ -55,6 +60,13 @@ async def build(settings: Settings, clock: Clock | None = None):
         settings.hold_ttl_seconds,
         settings.eligibility_max_wait_seconds,
         settings.no_show_grace_seconds,
+    )
+    rebooking = Rebooking(
+        booking,
+        OfferStore(engine, appointment_events),
+        slots,
+        settings.rebooking_window_days,
+        settings.rebooking_offer_seconds,
     )
     relay = OutboxRelay(engine, outbox, events, clock)
     jobs = [
@@ -66,6 +78,7 @@ async def build(settings: Settings, clock: Clock | None = None):
         ),
         PeriodicJob("outbox-relay", relay.relay_or_wait, RELAY_INTERVAL_SECONDS),
         PeriodicJob("no-show-sweeper", booking.sweep_no_shows, SWEEP_INTERVAL_SECONDS),
+        PeriodicJob("offer-lapser", rebooking.lapse_due, LAPSE_INTERVAL_SECONDS),
     ]
     for job in jobs:
         job.start()
@@ -80,7 +93,7 @@ async def build(settings: Settings, clock: Clock | None = None):
     registration = Registration(
         SERVICE,
         appointment_pb2_grpc.add_AppointmentServiceServicer_to_server,
-        AppointmentServicer(booking),
+        AppointmentServicer(booking, rebooking),
         interceptors=[access.interceptor(ACCESS_POLICY)],
     )
     return [registration], [close]

@@ -49,7 +49,7 @@ APPOINTMENT_IDS = uuid.UUID("5b0e6f1c-8f43-4d0a-9a53-2f6d3c1b7e21")
 Guard = Callable[[AppointmentRow], None]
 
 
-def _anyone(row: AppointmentRow) -> None:
+def anyone(row: AppointmentRow) -> None:
     """The guard of internal callers, who may act on any appointment."""
 
 
@@ -88,7 +88,7 @@ class Booking:
             clock,
             hold_ttl_seconds,
             eligibility_max_wait_seconds,
-            end=self._end_with,
+            end=self.end_with,
         )
 
     async def reserve(
@@ -174,6 +174,8 @@ class Booking:
             )
         if slot.end_time <= now:
             raise AppointmentError.slot_over(request.slot_name)
+        if slot.cancelled:
+            raise AppointmentError.slot_cancelled(request.slot_name)
         return slot
 
     def _new_row(
@@ -250,7 +252,7 @@ class Booking:
         self,
         appointment_id: str,
         call_timeout: float = DEFAULT_TIMEOUT_SECONDS,
-        guard: Guard = _anyone,
+        guard: Guard = anyone,
     ) -> AppointmentRow:
         """Commits the hold and marks the appointment CONFIRMED, once
         eligibility has passed or allowed it provisionally."""
@@ -273,9 +275,9 @@ class Booking:
         marked = await self.store.mark_confirming(row.id)
         if marked is None:
             return await self._settled(appointment_id, "confirm")
-        return await self._finish_confirm(marked, call_timeout)
+        return await self.finish_confirm(marked, call_timeout)
 
-    async def _finish_confirm(
+    async def finish_confirm(
         self, row: AppointmentRow, call_timeout: float
     ) -> AppointmentRow:
         try:
@@ -304,7 +306,7 @@ class Booking:
         self,
         appointment_id: str,
         call_timeout: float = DEFAULT_TIMEOUT_SECONDS,
-        guard: Guard = _anyone,
+        guard: Guard = anyone,
     ) -> AppointmentRow:
         """Cancels a PENDING or CONFIRMED appointment; seat and dose go back."""
         logs.bind(appointment_id=appointment_id)
@@ -323,7 +325,7 @@ class Booking:
         log.info("appointment cancelled")
         return cancelled
 
-    async def get(self, appointment_id: str, guard: Guard = _anyone) -> AppointmentRow:
+    async def get(self, appointment_id: str, guard: Guard = anyone) -> AppointmentRow:
         row = await self._get(appointment_id)
         guard(row)
         return row.as_seen_at(self.clock.now())
@@ -374,7 +376,7 @@ class Booking:
         if row.state == "PENDING" and row.confirm_requested:
             # A refused commit has already ended the appointment as EXPIRED.
             with suppress(AppointmentError):
-                await self._finish_confirm(row, DEFAULT_TIMEOUT_SECONDS)
+                await self.finish_confirm(row, DEFAULT_TIMEOUT_SECONDS)
         elif row.state == "PENDING":
             await self._end(row, "EXPIRED", "HOLD_EXPIRED", DEFAULT_TIMEOUT_SECONDS)
         elif row.release_pending:
@@ -384,9 +386,9 @@ class Booking:
     async def _end(
         self, row: AppointmentRow, state: str, reason: str, call_timeout: float
     ) -> AppointmentRow | None:
-        return await self._end_with(row, state, reason, call_timeout=call_timeout)
+        return await self.end_with(row, state, reason, call_timeout=call_timeout)
 
-    async def _end_with(
+    async def end_with(
         self,
         row: AppointmentRow,
         state: str,

@@ -76,3 +76,20 @@ class AppointmentError(DomainError):
             "confirm once it has passed",
             metadata={"appointment": appointment},
         )
+
+    @classmethod
+    def slot_cancelled(cls, slot: str) -> AppointmentError:
+        return cls(
+            "SLOT_CLOSED",
+            f"slot {slot} was cancelled by the clinic; choose another slot",
+            metadata={"slot": slot},
+        )
+
+    @classmethod
+    def offer_closed(cls, offer: str, state: str) -> AppointmentError:
+        return cls(
+            "OFFER_CLOSED",
+            f"{offer} is {state.lower()} and can no longer be answered; "
+            "book a new appointment instead",
+            metadata={"offer": offer, "state": state},
+        )

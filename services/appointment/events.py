@@ -5,7 +5,7 @@ from __future__ import annotations
 from vaxbook.events.v1 import events_pb2
 
 from services.appointment.eligibility import PROVISIONAL_REASON
-from services.appointment.rows import AppointmentRow
+from services.appointment.rows import AppointmentRow, OfferRow
 from services.common.clock import to_timestamp
 from services.common.events import EventSettings, new_event
 from services.common.names import APPOINTMENT, SLOT, Person
@@ -46,6 +46,16 @@ class AppointmentEvents:
         if row.state == "NO_SHOW":
             payload = events_pb2.AppointmentNoShow(appointment=_ref(row))
             return self._event("no_show", "appointment_no_show", payload, row)
+        if row.state == "CLINIC_CANCELLED":
+            payload = events_pb2.AppointmentClinicCancelled(
+                appointment=_ref(row),
+                was_confirmed=was_confirmed,
+                reason=row.end_reason,
+                note=row.reasons[-1]["message"] if row.reasons else "",
+            )
+            return self._event(
+                "clinic_cancelled", "appointment_clinic_cancelled", payload, row
+            )
         if row.state == "REJECTED":
             payload = events_pb2.AppointmentRejected(
                 appointment=_ref(row),
@@ -62,6 +72,39 @@ class AppointmentEvents:
             "review_required", "appointment_review_required", payload, row
         )
 
+    def review_resolved(self, row: AppointmentRow) -> Outgoing:
+        """A reviewer kept the appointment; a rejection is a cancellation."""
+        payload = events_pb2.AppointmentReviewResolved(
+            appointment=_ref(row), approved=True
+        )
+        return self._event(
+            "review_resolved", "appointment_review_resolved", payload, row
+        )
+
+    def offered(self, offer: OfferRow, cancelled: AppointmentRow) -> Outgoing:
+        payload = events_pb2.RebookingOffered(
+            offer=offer_name(offer.appointment_id),
+            appointment=_ref(cancelled),
+            slot=SLOT.format(clinic=offer.clinic_id, slot=offer.slot_id),
+            slot_start_time=to_timestamp(offer.slot_start),
+            expire_time=to_timestamp(offer.expires_at),
+        )
+        event = new_event("rebooking_offered", payload, offer.create_time)
+        return self.settings.subject("rebooking_offer", "offered"), event
+
+    def offer_closed(self, offer: OfferRow, cancelled: AppointmentRow) -> Outgoing:
+        payload = events_pb2.RebookingOfferClosed(
+            offer=offer_name(offer.appointment_id),
+            appointment=_ref(cancelled),
+            outcome=offer.state,
+        )
+        if offer.state == "ACCEPTED":
+            payload.new_appointment = APPOINTMENT.format(
+                appointment=offer.new_appointment_id
+            )
+        event = new_event("rebooking_offer_closed", payload, offer.update_time)
+        return self.settings.subject("rebooking_offer", "closed"), event
+
     def _event(self, name, field, payload, row: AppointmentRow) -> Outgoing:
         event = new_event(field, payload, row.update_time)
         return self.settings.subject("appointment", name), event
@@ -76,3 +119,7 @@ def _ref(row: AppointmentRow) -> events_pb2.AppointmentRef:
         dose_number=row.dose_number,
         slot_start_time=to_timestamp(row.slot_start),
     )
+
+
+def offer_name(appointment_id: str) -> str:
+    return f"{APPOINTMENT.format(appointment=appointment_id)}/rebookingOffer"

@@ -31,6 +31,7 @@ class AppointmentRow:
     review_opened: bool = False
     eligibility_attempts: int = 0
     next_check_at: datetime | None = None
+    rebooking_offered: bool = False
 
     def as_seen_at(self, now: datetime) -> AppointmentRow:
         """The row as a reader should see it: a PENDING hold that has run out
@@ -41,4 +42,32 @@ class AppointmentRow:
             and self.hold_expires_at <= now
         ):
             return replace(self, state="EXPIRED", end_reason="HOLD_EXPIRED")
+        return self
+
+
+@dataclass(frozen=True)
+class OfferRow:
+    """A rebooking offer: a seat held on ``slot_id`` for the citizen whose
+    appointment ``appointment_id`` the clinic cancelled."""
+
+    appointment_id: str
+    new_appointment_id: str
+    citizen_id: str
+    clinic_id: str
+    slot_id: str
+    vaccine: str
+    dose_number: int
+    slot_start: datetime
+    slot_end: datetime
+    rules_version: str
+    state: str
+    expires_at: datetime
+    create_time: datetime
+    update_time: datetime
+    release_pending: bool = False
+
+    def as_seen_at(self, now: datetime) -> OfferRow:
+        """An open offer past its expiry reads LAPSED before the job says so."""
+        if self.state == "OPEN" and self.expires_at <= now:
+            return replace(self, state="LAPSED")
         return self

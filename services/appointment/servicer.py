@@ -6,17 +6,28 @@ from vaxbook.appointment.v1 import appointment_pb2 as pb
 from vaxbook.appointment.v1 import appointment_pb2_grpc
 
 from services.appointment.booking import Booking, ReserveRequest
-from services.appointment.rows import AppointmentRow
+from services.appointment.events import offer_name
+from services.appointment.rebooking import Rebooking
+from services.appointment.rows import AppointmentRow, OfferRow
 from services.common import paging
 from services.common.auth import AuthError, Role, current_principal, require_person
 from services.common.clock import to_timestamp
 from services.common.grpc_clients import timeout
-from services.common.names import APPOINTMENT, CLINIC, SLOT, Person, check_person
+from services.common.names import (
+    APPOINTMENT,
+    CLINIC,
+    SLOT,
+    Person,
+    Resource,
+    check_person,
+)
 from services.common.validation import checking
 
 MAX_DOSE_NUMBER = 10
 VACCINE_MAX_LENGTH = 64
 NOTE_MAX_LENGTH = 1000
+MAX_DOSES = 10_000_000
+OFFER = Resource("appointments/{appointment}/rebookingOffer")
 
 SERVICE = pb.DESCRIPTOR.services_by_name["AppointmentService"].full_name
 _BOOKERS = {Role.CITIZEN, Role.SERVICE, Role.ADMIN}
@@ -29,6 +40,15 @@ ACCESS_POLICY = {
     f"/{SERVICE}/GetAppointment": _BOOKERS | {Role.CLINIC_STAFF},
     f"/{SERVICE}/ListAppointments": _BOOKERS,
     f"/{SERVICE}/ResolveReview": {Role.SERVICE},
+    f"/{SERVICE}/CancelSlotAppointments": {Role.SERVICE},
+    f"/{SERVICE}/CancelForDoseShortfall": {Role.SERVICE},
+    f"/{SERVICE}/GetRebookingOffer": _BOOKERS,
+    f"/{SERVICE}/AcceptRebookingOffer": _BOOKERS,
+    f"/{SERVICE}/DeclineRebookingOffer": _BOOKERS,
+}
+_OFFER_STATES = {
+    name: pb.RebookingOfferState.Value(f"REBOOKING_OFFER_STATE_{name}")
+    for name in ("OPEN", "ACCEPTED", "DECLINED", "LAPSED")
 }
 
 _STATES = {
@@ -51,8 +71,9 @@ _ELIGIBILITY = {
 
 
 class AppointmentServicer(appointment_pb2_grpc.AppointmentServiceServicer):
-    def __init__(self, booking: Booking) -> None:
+    def __init__(self, booking: Booking, rebooking: Rebooking) -> None:
         self.booking = booking
+        self.rebooking = rebooking
 
     async def ReserveAppointment(self, request, context) -> pb.Appointment:
         with checking() as check:
@@ -125,6 +146,79 @@ class AppointmentServicer(appointment_pb2_grpc.AppointmentServiceServicer):
         )
         return _appointment(row.as_seen_at(self.booking.clock.now()))
 
+    async def CancelSlotAppointments(
+        self, request, context
+    ) -> pb.CancelAppointmentsResponse:
+        with checking() as check:
+            ids = check.name("slot", request.slot, SLOT)
+            check.text("note", request.note, NOTE_MAX_LENGTH)
+            check.request_id(request.request_id)
+        cancelled, offers = await self.rebooking.cancel_slot(
+            ids["clinic"], ids["slot"], request.note, request.validate_only
+        )
+        return _cancelled(cancelled, offers)
+
+    async def CancelForDoseShortfall(
+        self, request, context
+    ) -> pb.CancelAppointmentsResponse:
+        with checking() as check:
+            ids = check.name("clinic", request.clinic, CLINIC)
+            check.text("vaccine", request.vaccine, VACCINE_MAX_LENGTH)
+            check.between("doses", request.doses, 0, MAX_DOSES)
+            check.text("note", request.note, NOTE_MAX_LENGTH)
+            check.request_id(request.request_id)
+        cancelled, offers = await self.rebooking.cancel_for_shortfall(
+            ids["clinic"], request.vaccine, request.doses, request.note
+        )
+        return _cancelled(cancelled, offers)
+
+    async def GetRebookingOffer(self, request, context) -> pb.RebookingOffer:
+        with checking() as check:
+            ids = check.name("name", request.name, OFFER)
+        offer = await self.rebooking.get_offer(ids["appointment"], _booker_guard)
+        return _offer(offer)
+
+    async def AcceptRebookingOffer(self, request, context) -> pb.RebookingOffer:
+        with checking() as check:
+            ids = check.name("name", request.name, OFFER)
+            check.request_id(request.request_id)
+        offer = await self.rebooking.accept(ids["appointment"], _booker_guard)
+        return _offer(offer)
+
+    async def DeclineRebookingOffer(self, request, context) -> pb.RebookingOffer:
+        with checking() as check:
+            ids = check.name("name", request.name, OFFER)
+            check.request_id(request.request_id)
+        offer = await self.rebooking.decline(ids["appointment"], _booker_guard)
+        return _offer(offer)
+
+
+def _cancelled(ids: list[str], offers: int) -> pb.CancelAppointmentsResponse:
+    return pb.CancelAppointmentsResponse(
+        appointments=[APPOINTMENT.format(appointment=i) for i in ids],
+        rebooking_offers=offers,
+    )
+
+
+def _offer(offer: OfferRow) -> pb.RebookingOffer:
+    message = pb.RebookingOffer(
+        name=offer_name(offer.appointment_id),
+        citizen=Person.from_key(offer.citizen_id).name,
+        slot=SLOT.format(clinic=offer.clinic_id, slot=offer.slot_id),
+        vaccine=offer.vaccine,
+        dose_number=offer.dose_number,
+        slot_start_time=to_timestamp(offer.slot_start),
+        slot_end_time=to_timestamp(offer.slot_end),
+        state=_OFFER_STATES[offer.state],
+        expire_time=to_timestamp(offer.expires_at),
+        create_time=to_timestamp(offer.create_time),
+    )
+    if offer.state == "ACCEPTED":
+        message.new_appointment = APPOINTMENT.format(
+            appointment=offer.new_appointment_id
+        )
+    return message
+
 
 def _booker_guard(row: AppointmentRow) -> None:
     """Citizens change only their own and their dependants' appointments."""
@@ -163,6 +257,8 @@ def _appointment(row: AppointmentRow) -> pb.Appointment:
         review_required=row.review_required,
         rules_version=row.rules_version,
     )
+    if row.rebooking_offered:
+        appointment.rebooking_offer = offer_name(row.id)
     if row.next_check_at is not None and row.eligibility == "RETRYING":
         appointment.next_eligibility_check_time.CopyFrom(
             to_timestamp(row.next_check_at)

@@ -285,7 +285,7 @@ class AppointmentStore:
             .values(**values)
             .returning(*appointments.c)
         )
-        announced = "state" in values or values.get("review_required") is True
+        announced = "state" in values or "review_required" in values
         if not announced:
             # Bookkeeping with no event: one statement, no transaction.
             async with self.single.connect() as conn:
@@ -294,8 +294,10 @@ class AppointmentStore:
             rows = [AppointmentRow(*row) for row in await conn.execute(statement)]
             if "state" in values:
                 events = [self.events.ended(row, was_confirmed) for row in rows]
-            else:
+            elif values["review_required"]:
                 events = [self.events.review_required(row) for row in rows]
+            else:
+                events = [self.events.review_resolved(row) for row in rows]
             await write_events(
                 conn, outbox, [e for e in events if e], values["update_time"]
             )

@@ -52,6 +52,8 @@ appointments = Table(
     Column("eligibility_attempts", Integer, nullable=False, server_default="0"),
     # While RETRYING: when eligibility is asked again.
     Column("next_check_at", DateTime(timezone=True)),
+    # Set with the rebooking offer made when the clinic cancelled it.
+    Column("rebooking_offered", Boolean, nullable=False, server_default="false"),
     Index("appointments_by_citizen", "citizen_id", "create_time"),
     Index(
         "one_active_appointment_per_citizen_and_dose",
@@ -81,6 +83,43 @@ appointments = Table(
         "appointments_needing_repair",
         "hold_expires_at",
         postgresql_where=text("state = 'PENDING' OR release_pending"),
+    ),
+    Index(
+        "appointments_live_by_slot",
+        "clinic_id",
+        "slot_id",
+        postgresql_where=text("state IN ('PENDING', 'CONFIRMED')"),
+    ),
+)
+
+# A seat held for a citizen whose appointment the clinic cancelled; one per
+# cancelled appointment. Accepting it makes ``new_appointment_id``, which is
+# also the id of the offer's hold.
+rebooking_offers = Table(
+    "rebooking_offers",
+    metadata,
+    Column("appointment_id", Text, primary_key=True),
+    Column("new_appointment_id", Text, nullable=False, unique=True),
+    Column("citizen_id", Text, nullable=False),
+    Column("clinic_id", Text, nullable=False),
+    Column("slot_id", Text, nullable=False),
+    Column("vaccine", Text, nullable=False),
+    Column("dose_number", Integer, nullable=False),
+    Column("slot_start", DateTime(timezone=True), nullable=False),
+    Column("slot_end", DateTime(timezone=True), nullable=False),
+    # The eligibility verdict of the cancelled booking carries over.
+    Column("rules_version", Text, nullable=False),
+    # OPEN, ACCEPTED, DECLINED or LAPSED.
+    Column("state", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("create_time", DateTime(timezone=True), nullable=False),
+    Column("update_time", DateTime(timezone=True), nullable=False),
+    # Set when the offer ends while its hold still has to be released.
+    Column("release_pending", Boolean, nullable=False, server_default="false"),
+    Index(
+        "rebooking_offers_open_by_expiry",
+        "expires_at",
+        postgresql_where=text("state = 'OPEN' OR release_pending"),
     ),
 )
 

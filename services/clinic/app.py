@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from vaxbook.appointment.v1 import appointment_pb2_grpc
 from vaxbook.clinic.v1 import clinic_pb2, clinic_pb2_grpc
 from vaxbook.inventory.v1 import inventory_pb2_grpc
 
+from services.clinic.cancellations import Cancellations
 from services.clinic.events import ClinicEvents
 from services.clinic.servicer import ACCESS_POLICY, ClinicServicer
 from services.clinic.store import ClinicStore
@@ -20,6 +22,7 @@ from services.common.server import Registration
 
 # Clinic changes are few: a slower relay pass costs nothing that matters.
 RELAY_INTERVAL_SECONDS = 0.5
+SETTLE_INTERVAL_SECONDS = 5.0
 
 
 async def build(settings: Settings, clock: Clock | None = None):
@@ -28,18 +31,29 @@ async def build(settings: Settings, clock: Clock | None = None):
     engine = create_engine(settings.database_url, pool_size=5)
     events = EventSettings.from_settings(settings)
     access = await ServiceAccess.start(settings, clock, "clinic")
-    inventory_channel = access.channel(settings.service_addrs["inventory"])
-    servicer = ClinicServicer(
-        ClinicStore(engine, ClinicEvents(events)),
-        inventory_pb2_grpc.InventoryServiceStub(inventory_channel),
-        clock,
+    addrs = settings.service_addrs
+    store = ClinicStore(engine, ClinicEvents(events))
+    cancellations = Cancellations(
+        store,
+        inventory_pb2_grpc.InventoryServiceStub(access.channel(addrs["inventory"])),
+        appointment_pb2_grpc.AppointmentServiceStub(
+            access.channel(addrs["appointment"])
+        ),
     )
+    servicer = ClinicServicer(store, cancellations, clock)
     relay = OutboxRelay(engine, outbox, events, clock)
-    relay_job = PeriodicJob("outbox-relay", relay.relay_or_wait, RELAY_INTERVAL_SECONDS)
-    relay_job.start()
+    jobs = [
+        PeriodicJob("outbox-relay", relay.relay_or_wait, RELAY_INTERVAL_SECONDS),
+        PeriodicJob(
+            "cancellation-settler", cancellations.settle_owed, SETTLE_INTERVAL_SECONDS
+        ),
+    ]
+    for job in jobs:
+        job.start()
 
     async def close() -> None:
-        await relay_job.stop()
+        for job in jobs:
+            await job.stop()
         await relay.close()
         await access.close()
         await engine.dispose()

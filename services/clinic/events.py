@@ -21,8 +21,8 @@ Outgoing = tuple[str, events_pb2.Event]
 class ClinicEvents:
     """Builds ``(subject, event)`` pairs for clinic and slot changes.
 
-    Subjects are ``<prefix>.clinic.created``, ``<prefix>.slot.created`` and
-    ``<prefix>.slot.capacity_changed``.
+    Subjects are ``<prefix>.clinic.created``, ``<prefix>.slot.created``,
+    ``<prefix>.slot.capacity_changed`` and ``<prefix>.slot.cancelled``.
     """
 
     def __init__(self, settings: EventSettings) -> None:
@@ -65,6 +65,17 @@ class ClinicEvents:
         return self._slot_event(
             "capacity_changed", "slot_capacity_changed", payload, now, request_id
         )
+
+    def slot_cancelled(
+        self, row: SlotRow, actor: str, now: datetime, request_id: str
+    ) -> Outgoing:
+        payload = events_pb2.SlotCancelled(
+            slot=SLOT.format(clinic=row.clinic_id, slot=row.id),
+            start_time=to_timestamp(row.start_time),
+            reason=row.cancel_reason or "",
+            actor=actor,
+        )
+        return self._slot_event("cancelled", "slot_cancelled", payload, now, request_id)
 
     def _slot_event(
         self, name: str, field: str, payload: Message, now: datetime, request_id: str

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import grpc
 from vaxbook.clinic.v1 import clinic_pb2 as pb
 from vaxbook.clinic.v1 import clinic_pb2_grpc
-from vaxbook.inventory.v1 import inventory_pb2, inventory_pb2_grpc
+from vaxbook.inventory.v1 import inventory_pb2
 
+from services.clinic.cancellations import Cancellations, cancel_timeout
 from services.clinic.store import ClinicRow, ClinicStore, SlotRow
 from services.common import paging
-from services.common.auth import PUBLIC, Role, require_clinic
+from services.common.auth import PUBLIC, Role, current_principal, require_clinic
 from services.common.clock import Clock, to_timestamp
 from services.common.errors import NotFound
 from services.common.grpc_clients import timeout, upstream
@@ -20,6 +21,8 @@ from services.common.validation import Checker, checking
 
 MAX_CAPACITY = 100_000
 MAX_TEXT_LENGTH = 200
+MAX_REASON_LENGTH = 500
+MAX_DOSE_DELTA = 1_000_000
 
 SERVICE = pb.DESCRIPTOR.services_by_name["ClinicService"].full_name
 _OPERATORS = {Role.ADMIN, Role.SERVICE}
@@ -32,18 +35,19 @@ ACCESS_POLICY = {
     f"/{SERVICE}/GetSlot": PUBLIC,
     f"/{SERVICE}/ListSlots": PUBLIC,
     f"/{SERVICE}/UpdateSlotCapacity": _OPERATORS | {Role.CLINIC_STAFF},
+    f"/{SERVICE}/CancelSlot": _OPERATORS | {Role.CLINIC_STAFF},
+    f"/{SERVICE}/BatchCancelSlots": _OPERATORS | {Role.CLINIC_STAFF},
+    f"/{SERVICE}/AdjustDoseStock": _OPERATORS | {Role.CLINIC_STAFF},
 }
 
 
 class ClinicServicer(clinic_pb2_grpc.ClinicServiceServicer):
     def __init__(
-        self,
-        store: ClinicStore,
-        inventory: inventory_pb2_grpc.InventoryServiceStub,
-        clock: Clock,
+        self, store: ClinicStore, cancellations: Cancellations, clock: Clock
     ) -> None:
         self.store = store
-        self.inventory = inventory
+        self.cancellations = cancellations
+        self.inventory = cancellations.inventory
         self.clock = clock
 
     async def CreateClinic(self, request, context) -> pb.Clinic:
@@ -127,13 +131,19 @@ class ClinicServicer(clinic_pb2_grpc.ClinicServiceServicer):
             if request.parent != "clinics/-":
                 clinic_id = check.name("parent", request.parent, CLINIC).get("clinic")
             _check_filters(check, request)
-            day = _parse_day(check, request.date)
+            window = _start_window(check, request)
         if clinic_id and await self.store.get_clinic(clinic_id) is None:
             raise NotFound("clinic", request.parent)
         size = paging.page_size(request.page_size)
         offset = paging.decode_offset(request.page_token)
         rows = await self.store.list_slots(
-            clinic_id, request.region, request.vaccine, day, offset, size + 1
+            clinic_id,
+            request.region,
+            request.vaccine,
+            window,
+            request.show_cancelled,
+            offset,
+            size + 1,
         )
         return pb.ListSlotsResponse(
             slots=[_slot(row) for row in rows[:size]],
@@ -161,6 +171,76 @@ class ClinicServicer(clinic_pb2_grpc.ClinicServiceServicer):
             request.request_id,
         )
         return _slot(row)
+
+    async def CancelSlot(self, request, context) -> pb.CancelSlotsResponse:
+        with checking() as check:
+            ids = check.name("name", request.name, SLOT)
+            _check_reason(check, request.reason)
+            check.request_id(request.request_id)
+        require_clinic(CLINIC.format(clinic=ids["clinic"]), request.name)
+        if await self.store.get_slot(ids["clinic"], ids["slot"]) is None:
+            raise NotFound("slot", request.name)
+        return await self._cancel(ids["clinic"], [ids["slot"]], request, context)
+
+    async def BatchCancelSlots(self, request, context) -> pb.CancelSlotsResponse:
+        with checking() as check:
+            ids = check.name("parent", request.parent, CLINIC)
+            check.required("date", request.date)
+            day = _parse_day(check, request.date)
+            _check_reason(check, request.reason)
+            check.request_id(request.request_id)
+        require_clinic(request.parent, request.parent)
+        if await self.store.get_clinic(ids["clinic"]) is None:
+            raise NotFound("clinic", request.parent)
+        rows = await self.store.list_slots(
+            ids["clinic"], "", "", (day, day + timedelta(days=1)), True, 0, None
+        )
+        slot_ids = [row.id for row in rows]
+        return await self._cancel(ids["clinic"], slot_ids, request, context)
+
+    async def _cancel(
+        self, clinic_id: str, slot_ids: list[str], request, context
+    ) -> pb.CancelSlotsResponse:
+        reason = request.reason.strip()
+        if request.validate_only:
+            rows = [await self.store.get_slot(clinic_id, i) for i in slot_ids]
+            counted = await self.cancellations.count(rows, reason, timeout(context))
+            return pb.CancelSlotsResponse(
+                slots=[_slot(row) for row in rows], affected_appointments=counted
+            )
+        rows = await self.store.cancel_slots(
+            clinic_id,
+            slot_ids,
+            reason,
+            current_principal().subject,
+            self.clock.now(),
+            request.request_id,
+        )
+        outcome = await self.cancellations.settle(rows, cancel_timeout(context))
+        return pb.CancelSlotsResponse(
+            slots=[_slot(row) for row in rows],
+            affected_appointments=outcome.appointments,
+            rebooking_offers=outcome.offers,
+        )
+
+    async def AdjustDoseStock(self, request, context) -> pb.AdjustDoseStockResponse:
+        with checking() as check:
+            ids = check.name("clinic", request.clinic, CLINIC)
+            _check_text(check, "vaccine", request.vaccine)
+            check.between("delta", request.delta, -MAX_DOSE_DELTA, MAX_DOSE_DELTA)
+            if request.delta == 0:
+                check.fail("delta", "must not be 0")
+            _check_reason(check, request.reason)
+            check.request_id(request.request_id)
+        require_clinic(request.clinic, request.clinic)
+        clinic = await self.store.get_clinic(ids["clinic"])
+        if clinic is None:
+            raise NotFound("clinic", request.clinic)
+        if request.vaccine not in clinic.vaccines:
+            raise NotFound("vaccine", f"{request.clinic}/vaccines/{request.vaccine}")
+        return await self.cancellations.adjust_doses(
+            request, current_principal().subject, cancel_timeout(context)
+        )
 
     async def _push_capacity(
         self, row: SlotRow, request_id: str, context: grpc.aio.ServicerContext
@@ -199,6 +279,27 @@ def _check_window(check: Checker, slot: pb.Slot) -> None:
         check.fail("slot.end_time", "must be after slot.start_time")
 
 
+def _check_reason(check: Checker, reason: str) -> None:
+    check.text("reason", reason.strip(), MAX_REASON_LENGTH)
+
+
+def _start_window(
+    check: Checker, request: pb.ListSlotsRequest
+) -> tuple[datetime | None, datetime | None]:
+    """The bounds of the slots' start time the request asks for."""
+    start_from = start_before = None
+    day = _parse_day(check, request.date)
+    if day is not None:
+        start_from, start_before = day, day + timedelta(days=1)
+    if request.HasField("start_time_from"):
+        given = check.timestamp("start_time_from", request.start_time_from)
+        start_from = max(filter(None, (start_from, given)), default=None)
+    if request.HasField("start_time_before"):
+        given = check.timestamp("start_time_before", request.start_time_before)
+        start_before = min(filter(None, (start_before, given)), default=None)
+    return start_from, start_before
+
+
 def _parse_day(check: Checker, value: str) -> datetime | None:
     if not value:
         return None
@@ -221,11 +322,16 @@ def _clinic(row: ClinicRow) -> pb.Clinic:
 
 
 def _slot(row: SlotRow) -> pb.Slot:
-    return pb.Slot(
+    slot = pb.Slot(
         name=SLOT.format(clinic=row.clinic_id, slot=row.id),
         start_time=to_timestamp(row.start_time),
         end_time=to_timestamp(row.end_time),
         capacity=row.capacity,
         region=row.region,
         vaccines=row.vaccines,
+        state=pb.SLOT_STATE_CANCELLED if row.cancel_time else pb.SLOT_STATE_OPEN,
+        cancel_reason=row.cancel_reason or "",
     )
+    if row.cancel_time is not None:
+        slot.cancel_time.CopyFrom(to_timestamp(row.cancel_time))
+    return slot

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -38,6 +38,8 @@ class SlotRow:
     capacity: int
     region: str
     vaccines: list[str]
+    cancel_reason: str | None = None
+    cancel_time: datetime | None = None
 
 
 _SLOT_COLUMNS = (
@@ -48,6 +50,8 @@ _SLOT_COLUMNS = (
     slots.c.capacity,
     clinics.c.region,
     clinics.c.vaccines,
+    slots.c.cancel_reason,
+    slots.c.cancel_time,
 )
 
 
@@ -142,10 +146,13 @@ class ClinicStore:
         clinic_id: str | None,
         region: str,
         vaccine: str,
-        day: datetime | None,
+        window: tuple[datetime | None, datetime | None],
+        show_cancelled: bool,
         offset: int,
         limit: int,
     ) -> list[SlotRow]:
+        """Slots by start time, filtered; ``window`` bounds the start time
+        (from, before), either end open when ``None``."""
         query = (
             select(*_SLOT_COLUMNS)
             .join(clinics)
@@ -159,10 +166,13 @@ class ClinicStore:
             query = query.where(clinics.c.region == region)
         if vaccine:
             query = query.where(clinics.c.vaccines.any_() == vaccine)
-        if day is not None:
-            query = query.where(
-                slots.c.start_time >= day, slots.c.start_time < day + timedelta(days=1)
-            )
+        start_from, start_before = window
+        if start_from is not None:
+            query = query.where(slots.c.start_time >= start_from)
+        if start_before is not None:
+            query = query.where(slots.c.start_time < start_before)
+        if not show_cancelled:
+            query = query.where(slots.c.cancel_time.is_(None))
         async with self.engine.connect() as conn:
             return [SlotRow(*row) for row in await conn.execute(query)]
 
@@ -187,6 +197,67 @@ class ClinicStore:
                 clinic_id, slot_id, capacity_before, capacity, now, request_id
             )
             await write_events(conn, outbox, [event], now)
+
+    async def cancel_slots(
+        self,
+        clinic_id: str,
+        slot_ids: list[str],
+        reason: str,
+        actor: str,
+        now: datetime,
+        request_id: str,
+    ) -> list[SlotRow]:
+        """Marks the slots cancelled, each with its event, and as owing the
+        cancellation of their appointments; slots cancelled before keep their
+        first reason. Returns every slot asked for, as it now is."""
+        async with self.engine.begin() as conn:
+            newly = await conn.execute(
+                update(slots)
+                .where(
+                    slots.c.clinic_id == clinic_id,
+                    slots.c.id.in_(slot_ids),
+                    slots.c.cancel_time.is_(None),
+                )
+                .values(
+                    cancel_reason=reason, cancel_time=now, appointments_settled=False
+                )
+                .returning(slots.c.id)
+            )
+            cancelled = set(newly.scalars())
+            found = await conn.execute(
+                select(*_SLOT_COLUMNS)
+                .join(clinics)
+                .where(slots.c.clinic_id == clinic_id, slots.c.id.in_(slot_ids))
+                .order_by(slots.c.start_time, slots.c.id)
+            )
+            rows = [SlotRow(*row) for row in found]
+            events = [
+                self.events.slot_cancelled(row, actor, now, request_id)
+                for row in rows
+                if row.id in cancelled
+            ]
+            await write_events(conn, outbox, events, now)
+        return rows
+
+    async def owing_cancellations(self, limit: int) -> list[SlotRow]:
+        """Cancelled slots whose appointments may still be live."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(*_SLOT_COLUMNS)
+                .join(clinics)
+                .where(slots.c.appointments_settled.is_(False))
+                .order_by(slots.c.cancel_time)
+                .limit(limit)
+            )
+            return [SlotRow(*row) for row in rows]
+
+    async def cancellations_settled(self, clinic_id: str, slot_id: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(slots)
+                .where(slots.c.id == slot_id, slots.c.clinic_id == clinic_id)
+                .values(appointments_settled=True)
+            )
 
 
 def _clinic(row) -> ClinicRow:

@@ -2,6 +2,7 @@
 
 from sqlalchemy import (
     ARRAY,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -37,6 +38,12 @@ slots = Table(
     Column("end_time", DateTime(timezone=True), nullable=False),
     Column("capacity", Integer, nullable=False),
     Column("request_id", Text, nullable=False, unique=True),
+    # Set when the clinic cancels the slot.
+    Column("cancel_reason", Text),
+    Column("cancel_time", DateTime(timezone=True)),
+    # False from the cancellation until the appointment service has cancelled
+    # every appointment in the slot; a job finishes what a failed call left.
+    Column("appointments_settled", Boolean, nullable=False, server_default="true"),
     CheckConstraint("end_time > start_time", name="slot_ends_after_start"),
     CheckConstraint("capacity > 0", name="slot_has_seats"),
 )

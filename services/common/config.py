@@ -95,6 +95,13 @@ class Settings:
     eligibility_max_wait_seconds: int = 60
     # How long after a confirmed appointment's slot ends it becomes NO_SHOW.
     no_show_grace_seconds: int = 3600
+    # How often inventory compares Redis with PostgreSQL; drift seen unchanged
+    # on two passes in a row is repaired.
+    reconcile_interval_seconds: int = 30
+    # A rebooking offer looks for a slot starting at most this many days from
+    # the cancelled one, and holds its seat this long for the citizen alone.
+    rebooking_window_days: int = 7
+    rebooking_offer_seconds: int = 86400
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -131,6 +138,15 @@ class Settings:
             ),
             no_show_grace_seconds=_env_int(
                 "VAXBOOK_NO_SHOW_GRACE_SECONDS", 3600, minimum=0
+            ),
+            reconcile_interval_seconds=_env_int(
+                "VAXBOOK_RECONCILE_INTERVAL_SECONDS", 30, minimum=1
+            ),
+            rebooking_window_days=_env_int(
+                "VAXBOOK_REBOOKING_WINDOW_DAYS", 7, minimum=0
+            ),
+            rebooking_offer_seconds=_env_int(
+                "VAXBOOK_REBOOKING_OFFER_SECONDS", 86400, minimum=60
             ),
         )
 

@@ -10,10 +10,13 @@ from services.common.access import ServiceAccess
 from services.common.clock import Clock, SystemClock
 from services.common.config import Settings
 from services.common.db import create_engine
+from services.common.events import EventSettings
 from services.common.jobs import PeriodicJob
+from services.common.outbox import OutboxRelay
 from services.common.server import Registration
 from services.eligibility.checker import EligibilityChecker
 from services.eligibility.config import InsuranceSettings
+from services.eligibility.events import EligibilityEvents
 from services.eligibility.insurance import InsuranceClient
 from services.eligibility.patients import PatientRecords
 from services.eligibility.reviews import Reviews
@@ -25,12 +28,15 @@ from services.eligibility.servicer import (
     EligibilityServicer,
 )
 from services.eligibility.store import EligibilityStore
+from services.eligibility.tables import outbox
 
 # How often a replica looks for a rule set recorded by another one.
 RULE_SET_POLL_SECONDS = 3.0
 # How often review decisions that have not reached their appointment are
 # sent again.
 REVIEW_APPLY_SECONDS = 10.0
+# Rule sets change rarely: a slower relay pass costs nothing that matters.
+RELAY_INTERVAL_SECONDS = 0.5
 
 
 async def build(
@@ -41,7 +47,8 @@ async def build(
     """The eligibility registration and its shutdown hooks."""
     clock = clock or SystemClock()
     engine = create_engine(settings.database_url, pool_size=5)
-    store = EligibilityStore(engine)
+    events = EventSettings.from_settings(settings)
+    store = EligibilityStore(engine, EligibilityEvents(events))
     rule_sets = await RuleSets.start(
         store, clock, shipped_rules_text(), SHIPPED_RULES_SOURCE
     )
@@ -58,9 +65,11 @@ async def build(
         rule_sets,
         reviews,
     )
+    relay = OutboxRelay(engine, outbox, events, clock)
     jobs = [
         PeriodicJob("rule-set-poll", rule_sets.refresh, RULE_SET_POLL_SECONDS),
         PeriodicJob("review-decisions", reviews.apply_pending, REVIEW_APPLY_SECONDS),
+        PeriodicJob("outbox-relay", relay.relay_or_wait, RELAY_INTERVAL_SECONDS),
     ]
     for job in jobs:
         job.start()
@@ -68,6 +77,7 @@ async def build(
     async def close() -> None:
         for job in jobs:
             await job.stop()
+        await relay.close()
         await insurance_client.aclose()
         await access.close()
         await engine.dispose()

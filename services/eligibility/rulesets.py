@@ -41,7 +41,7 @@ class RuleSets:
         the latest recorded set in force."""
         shipped = parse_rules_text(shipped_text, source)
         await store.record_rule_set(
-            shipped.version, shipped_text, "file", "", clock.now()
+            shipped.version, shipped_text, "file", "", "", clock.now()
         )
         row = await store.latest_rule_set()
         assert row is not None, "a rule set was just recorded"
@@ -73,12 +73,13 @@ class RuleSets:
         )
         return True
 
-    async def replace(self, rules_json: str, request_id: str) -> RuleSetRow:
-        """Records uploaded rules and puts them in force. A version already
-        recorded is refused, unless this is the same request again."""
+    async def replace(self, rules_json: str, request_id: str, actor: str) -> RuleSetRow:
+        """Records uploaded rules and puts them in force, naming ``actor`` as
+        who did. A version already recorded is refused, unless this is the
+        same request again."""
         rules = parse_rules_text(rules_json, UPLOAD_SOURCE)
         recorded = await self.store.record_rule_set(
-            rules.version, rules_json, "admin", request_id, self.clock.now()
+            rules.version, rules_json, "admin", request_id, actor, self.clock.now()
         )
         row = recorded.row
         repeated = row.request_id == request_id and row.rules_json == rules_json

@@ -129,7 +129,9 @@ class EligibilityServicer(eligibility_pb2_grpc.EligibilityServiceServicer):
                     "rules_json", f"must be at most {MAX_RULES_JSON_LENGTH} chars"
                 )
             check.request_id(request.request_id)
-        row = await self.rule_sets.replace(request.rules_json, request.request_id)
+        row = await self.rule_sets.replace(
+            request.rules_json, request.request_id, current_principal().subject
+        )
         return _rule_set(row)
 
     async def CreateReviewCase(self, request, context) -> pb.ReviewCase:

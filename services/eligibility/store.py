@@ -1,17 +1,29 @@
-"""PostgreSQL storage of rule sets and review cases."""
+"""PostgreSQL storage of rule sets and review cases.
+
+Recording a rule set writes its ``RuleSetActivated`` event to the eligibility
+outbox in the same transaction; a version already recorded writes none.
+"""
 
 from __future__ import annotations
 
 import uuid
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.eligibility.tables import review_cases, rule_sets
+from services.common.outbox import write_events
+from services.eligibility.events import EligibilityEvents
+from services.eligibility.tables import outbox, review_cases, rule_sets
+
+# Held by each transaction recording a rule set until it ends. Recordings one
+# after another keep the order of their ids, their commits and their events
+# the same, so the last RuleSetActivated on the stream names the set in force.
+RULE_SET_LOCK_KEY = zlib.crc32(b"eligibility:rule_sets")
 
 
 class ReviewState(StrEnum):
@@ -93,17 +105,26 @@ _CASE_COLUMNS = (
 
 
 class EligibilityStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, events: EligibilityEvents) -> None:
         self.engine = engine
+        self.events = events
 
     # Rule sets
 
     async def record_rule_set(
-        self, version: str, rules_json: str, source: str, request_id: str, now: datetime
+        self,
+        version: str,
+        rules_json: str,
+        source: str,
+        request_id: str,
+        actor: str,
+        now: datetime,
     ) -> Recorded:
         """Records a rule set unless its version is already recorded; either
-        way returns the set recorded under that version."""
+        way returns the set recorded under that version. A set recorded now
+        is the latest, so it is in force: that is the event written."""
         async with self.engine.begin() as conn:
+            await conn.execute(select(func.pg_advisory_xact_lock(RULE_SET_LOCK_KEY)))
             inserted = (
                 await conn.execute(
                     insert(rule_sets)
@@ -119,7 +140,10 @@ class EligibilityStore:
                 )
             ).first()
             if inserted is not None:
-                return Recorded(RuleSetRow(*inserted), created=True)
+                row = RuleSetRow(*inserted)
+                event = self.events.rule_set_activated(row, actor)
+                await write_events(conn, outbox, [event], now)
+                return Recorded(row, created=True)
             row = (
                 await conn.execute(
                     select(*_RULE_SET_COLUMNS).where(rule_sets.c.version == version)

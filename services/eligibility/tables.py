@@ -15,6 +15,8 @@ from sqlalchemy import (
     text,
 )
 
+from services.common.outbox import outbox_table
+
 metadata = MetaData(schema="eligibility")
 
 # Every rule set ever put in force; the one recorded last is in force.
@@ -67,3 +69,6 @@ review_cases = Table(
         ),
     ),
 )
+
+# Events of rule-set changes, written in the same transaction.
+outbox = outbox_table(metadata)

@@ -45,6 +45,11 @@ async def build(settings: Settings, clock: Clock | None = None):
             CLEANUP_INTERVAL_SECONDS,
         ),
         PeriodicJob("outbox-relay", relay.relay_or_wait, RELAY_INTERVAL_SECONDS),
+        PeriodicJob(
+            "hold-reconciler",
+            inventory.reconcile,
+            settings.reconcile_interval_seconds,
+        ),
     ]
     for job in jobs:
         job.start()

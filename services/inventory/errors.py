@@ -54,3 +54,21 @@ class InventoryError(DomainError):
             f"the new total cannot be lower",
             metadata={"resource": name},
         )
+
+    @classmethod
+    def slot_closed(cls, slot: str) -> InventoryError:
+        return cls(
+            "SLOT_CLOSED",
+            f"slot {slot} was cancelled by the clinic; choose another slot",
+            metadata={"slot": slot},
+        )
+
+    @classmethod
+    def stock_negative(cls, clinic: str, vaccine: str, delta: int) -> InventoryError:
+        return cls(
+            "STOCK_NEGATIVE",
+            f"{clinic} has fewer than {-delta} doses of {vaccine}; "
+            f"the stock cannot fall below zero",
+            code=grpc.StatusCode.FAILED_PRECONDITION,
+            metadata={"clinic": clinic, "vaccine": vaccine},
+        )

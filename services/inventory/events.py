@@ -62,3 +62,20 @@ class InventoryEvents:
         )
         event = new_event("dose_stock_changed", payload, now, request_id)
         return self.settings.subject("dose_stock", "changed"), event
+
+    def doses_adjusted(
+        self, adjustment, actor: str, now: datetime, request_id: str
+    ) -> Outgoing:
+        """``adjustment`` is a ``services.inventory.store.Adjustment``."""
+        payload = events_pb2.DoseStockAdjusted(
+            clinic=CLINIC.format(clinic=adjustment.clinic_id),
+            vaccine=adjustment.vaccine,
+            delta=adjustment.delta,
+            reason=adjustment.reason,
+            old_doses=adjustment.old_doses,
+            new_doses=adjustment.new_doses,
+            shortfall=adjustment.shortfall,
+            actor=actor,
+        )
+        event = new_event("dose_stock_adjusted", payload, now, request_id)
+        return self.settings.subject("dose_stock", "adjusted"), event

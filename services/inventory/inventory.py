@@ -3,7 +3,8 @@
 Redis is the fast gate while it answers. When it does not, holds are taken on
 PostgreSQL with guarded row updates; a recovery task waits for Redis, rebuilds
 it from the database, then switches back. Every commit passes the database
-guards, so no path and no switch can oversell.
+guards, so no path and no switch can oversell. A reconciler repairs the drift
+that a crash or a race leaves between Redis and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from prometheus_client import Counter, Gauge
 from services.common.clock import Clock
 from services.common.errors import NotFound
 from services.common.names import CLINIC, HOLD, SLOT
+from services.inventory.drift import find_drift
 from services.inventory.errors import InventoryError
 from services.inventory.redis_gate import Counters, RedisGate, RedisUnavailable
 from services.inventory.store import (
@@ -27,6 +29,7 @@ from services.inventory.store import (
     HELD,
     REDIS,
     RELEASED,
+    Adjustment,
     HoldRow,
     InventoryStore,
     Refused,
@@ -40,6 +43,10 @@ FAILOVERS = Counter(
 )
 REBUILDS = Counter(
     "vaxbook_inventory_rebuilds_total", "Clinics rebuilt in Redis from PostgreSQL."
+)
+REPAIRS = Counter(
+    "vaxbook_inventory_reconcile_repairs_total",
+    "Clinics the reconciler rebuilt after their Redis side drifted from PostgreSQL.",
 )
 
 
@@ -63,6 +70,8 @@ class Inventory:
         self._db_holds_in_flight = 0
         self._db_holds_done = asyncio.Event()
         self._db_holds_done.set()
+        # The drift each clinic showed on the reconciler's last pass.
+        self._drift: dict[str, frozenset[str]] = {}
 
     async def start(self) -> None:
         """Loads Redis from PostgreSQL, or starts on the database path."""
@@ -101,6 +110,35 @@ class Inventory:
                 "doses", f"{clinic_id}/{vaccine}", doses
             ) from None
         await self._on_redis(self.gate.set_doses(clinic_id, vaccine, doses))
+
+    async def close_slot(self, clinic_id: str, slot_id: str) -> None:
+        """Stops new holds on a slot, in PostgreSQL first so that no path
+        and no rebuild opens it again."""
+        if not await self.store.close_slot(clinic_id, slot_id):
+            raise NotFound("slot", SLOT.format(clinic=clinic_id, slot=slot_id))
+        await self._on_redis(self.gate.close_slot(clinic_id, slot_id))
+
+    async def adjust_doses(
+        self,
+        clinic_id: str,
+        vaccine: str,
+        delta: int,
+        reason: str,
+        request_id: str,
+        actor: str = "",
+    ) -> Adjustment:
+        """Records an adjustment of a stock and applies it; see
+        ``InventoryStore.adjust_doses``."""
+        try:
+            adjustment = await self.store.adjust_doses(
+                clinic_id, vaccine, delta, reason, self.clock.now(), request_id, actor
+            )
+        except Refused:
+            raise InventoryError.stock_negative(
+                CLINIC.format(clinic=clinic_id), vaccine, delta
+            ) from None
+        await self._on_redis(self.gate.set_doses(clinic_id, vaccine, adjustment.stock))
+        return adjustment
 
     async def availability(
         self, clinic_id: str, slot_id: str, vaccine: str
@@ -287,16 +325,18 @@ class Inventory:
     async def release_hold(self, clinic_id: str, hold_id: str) -> str:
         """Gives a hold's seat and dose back; returns the hold's final state."""
         now = self.clock.now()
-        before = await self.store.release_hold(hold_id, now)
+        before, stock = await self.store.release_hold(hold_id, now)
         if before is not None:
             if before.state == COMMITTED:
                 await self._on_redis(
                     self.gate.release_committed(
-                        clinic_id, before.slot_id, before.vaccine
+                        clinic_id, before.slot_id, before.vaccine, stock
                     )
                 )
             elif before.state == HELD:
-                await self._on_redis(self.gate.release_held(clinic_id, hold_id))
+                await self._on_redis(
+                    self.gate.release_held(clinic_id, hold_id, before.vaccine, stock)
+                )
             return EXPIRED if before.state == EXPIRED else RELEASED
         # A Redis hold: drop it there, and record the release in PostgreSQL so
         # that neither a late commit nor a rebuild can bring it back.
@@ -307,6 +347,61 @@ class Inventory:
     async def reap_expired_db_holds(self) -> int:
         """The cleanup job: ends run-out database-path holds."""
         return await self.store.reap_expired(self.clock.now())
+
+    # Reconciler
+
+    async def reconcile(self) -> int:
+        """One pass of the hold reconciler; returns how many clinics it repaired.
+
+        Each clinic's PostgreSQL snapshot is compared with its Redis side, read
+        in one script after the snapshot (see ``drift.find_drift``). Commits
+        write PostgreSQL first and Redis second, so a pass can catch one half
+        done: a clinic is repaired only when the next pass finds the very same
+        drift, counts included, so one whose numbers moved meanwhile waits for
+        a pass that confirms them. The repair is the rebuild from
+        PostgreSQL; ``vaxbook_inventory_reconcile_repairs_total`` counts one per
+        repaired clinic, however many of its counters drifted.
+
+        Replicas need no coordination: a rebuild is one atomic script writing
+        what PostgreSQL says, so two replicas repairing one clinic together
+        leave what either would alone. While Redis is lost a pass does nothing,
+        since the recovery rebuilds every clinic anyway.
+        """
+        previous, self._drift = self._drift, {}
+        if not self.redis_ready:
+            return 0
+        repaired = 0
+        try:
+            for clinic_id in await self.store.clinic_ids():
+                drift = await self._drift_of(clinic_id)
+                if drift and drift == previous.get(clinic_id):
+                    await self._repair(clinic_id, drift)
+                    repaired += 1
+                elif drift:
+                    self._drift[clinic_id] = drift
+        except RedisUnavailable:
+            self._lose_redis("reconcile pass failed")
+            self._drift = {}
+        return repaired
+
+    async def _drift_of(self, clinic_id: str) -> frozenset[str]:
+        now = self.clock.now()
+        redis_ids = await self.gate.hold_ids(clinic_id)
+        snapshot = await self.store.snapshot(clinic_id, redis_ids, now)
+        return find_drift(snapshot, await self.gate.inspect(clinic_id, now))
+
+    async def _repair(self, clinic_id: str, drift: frozenset[str]) -> None:
+        await self._rebuild_clinic(clinic_id)
+        REPAIRS.inc()
+        log.warning(
+            "Redis drifted from PostgreSQL; clinic rebuilt",
+            extra={
+                "fields": {
+                    "clinic": CLINIC.format(clinic=clinic_id),
+                    "drift": sorted(drift),
+                }
+            },
+        )
 
     # Redis health
 
@@ -328,6 +423,8 @@ class Inventory:
             return NotFound("slot", slot)
         if refusal.reason == "SLOT_FULL":
             return InventoryError.slot_full(slot)
+        if refusal.reason == "SLOT_CLOSED":
+            return InventoryError.slot_closed(slot)
         return InventoryError.out_of_doses(CLINIC.format(clinic=clinic_id), vaccine)
 
     def _set_ready(self, ready: bool) -> None:

@@ -8,7 +8,7 @@ Cluster. Redis errors surface as :class:`RedisUnavailable`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -65,6 +65,27 @@ class ClinicSnapshot:
     doses: dict[str, tuple[int, int]]
     db_holds: list[tuple[str, str, str, datetime]]
     known_hold_ids: list[str]
+    closed_slots: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RedisClinic:
+    """One clinic as Redis has it, read in one step for the reconciler.
+
+    ``seats`` and ``doses`` map the hash fields (``<slot>:capacity``,
+    ``<vaccine>:committed``, ...) to their counts; ``holds`` maps each hold id
+    in the hold info to its hold.
+    """
+
+    loaded: bool
+    seats: dict[str, int]
+    doses: dict[str, int]
+    holds: dict[str, RedisHold]
+
+
+def _optional(value: int | None) -> int | str:
+    """A script argument that may be absent, which the scripts read as ''."""
+    return "" if value is None else value
 
 
 @cache
@@ -105,6 +126,7 @@ class RedisGate:
                 "release",
                 "set_total",
                 "rebuild",
+                "inspect",
             )
         }
 
@@ -187,15 +209,25 @@ class RedisGate:
     ) -> None:
         await self._run("settle_commit", clinic_id, hold_id, slot_id, vaccine)
 
-    async def release_held(self, clinic_id: str, hold_id: str) -> RedisHold | None:
-        """Drops a live hold; returns it, or ``None`` if Redis did not have it."""
-        info = await self._run("release", clinic_id, hold_id, "", "")
+    async def release_held(
+        self, clinic_id: str, hold_id: str, vaccine: str = "", stock: int | None = None
+    ) -> RedisHold | None:
+        """Drops a live hold; returns it, or ``None`` if Redis did not have it.
+        With ``stock``, also sets ``vaccine``'s stock, in the same step, to
+        what a shortfall left of it."""
+        info = await self._run(
+            "release", clinic_id, hold_id, "", vaccine, _optional(stock)
+        )
         return RedisHold.parse(info) if info else None
 
     async def release_committed(
-        self, clinic_id: str, slot_id: str, vaccine: str
+        self, clinic_id: str, slot_id: str, vaccine: str, stock: int | None = None
     ) -> None:
-        await self._run("release", clinic_id, "", slot_id, vaccine)
+        """Uncounts a committed seat and dose; with ``stock``, as above."""
+        await self._run("release", clinic_id, "", slot_id, vaccine, _optional(stock))
+
+    async def close_slot(self, clinic_id: str, slot_id: str) -> None:
+        await self._run("set_total", clinic_id, "closed", slot_id, 1)
 
     async def set_capacity(self, clinic_id: str, slot_id: str, capacity: int) -> None:
         await self._run("set_total", clinic_id, "seats", slot_id, capacity)
@@ -221,5 +253,31 @@ class RedisGate:
                 for hold_id, slot_id, vaccine, expires_at in snapshot.db_holds
             ],
             "known": snapshot.known_hold_ids,
+            "closed": snapshot.closed_slots,
         }
         await self._run("rebuild", clinic_id, to_millis(now), json.dumps(payload))
+
+    async def inspect(self, clinic_id: str, now: datetime) -> RedisClinic:
+        """The clinic's counters and holds, after reaping those run out by
+        ``now``."""
+        seats, doses, hold_info = await self._run("inspect", clinic_id, to_millis(now))
+        seat_counts = _counts(seats)
+        loaded = seat_counts.pop("_loaded", None) is not None
+        return RedisClinic(
+            loaded=loaded,
+            seats=seat_counts,
+            doses=_counts(doses),
+            holds={
+                hold_id.decode(): RedisHold.parse(info)
+                for hold_id, info in _pairs(hold_info)
+            },
+        )
+
+
+def _pairs(flat: list) -> zip:
+    """The field and value pairs of a flat HGETALL reply."""
+    return zip(flat[::2], flat[1::2], strict=True)
+
+
+def _counts(flat: list) -> dict[str, int]:
+    return {field.decode(): int(value) for field, value in _pairs(flat)}

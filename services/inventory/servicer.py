@@ -17,7 +17,10 @@ from services.inventory.inventory import Inventory
 from services.inventory.redis_gate import Counters
 from services.inventory.store import HoldRow
 
-MAX_TTL_SECONDS = 3600
+# A rebooking offer holds its seat for days; a booking's hold for minutes.
+MAX_TTL_SECONDS = 7 * 24 * 3600
+MAX_REASON_LENGTH = 500
+MAX_ACTOR_LENGTH = 200
 MAX_BATCH = 500
 VACCINE_MAX_LENGTH = 64
 
@@ -35,6 +38,8 @@ ACCESS_POLICY = {
     f"/{SERVICE}/BatchCommitHolds": {Role.SERVICE},
     f"/{SERVICE}/ExtendHold": {Role.SERVICE},
     f"/{SERVICE}/ReleaseHold": {Role.SERVICE},
+    f"/{SERVICE}/CloseSlot": _OPERATORS,
+    f"/{SERVICE}/AdjustDoseStock": {Role.SERVICE},
 }
 
 
@@ -164,6 +169,42 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         state = await self.inventory.release_hold(ids["clinic"], ids["hold"])
         return pb.Hold(
             name=request.name, state=pb.HoldState.Value(f"HOLD_STATE_{state}")
+        )
+
+    async def CloseSlot(self, request, context) -> pb.Availability:
+        with checking() as check:
+            ids = check.name("slot", request.slot, SLOT)
+            check.request_id(request.request_id)
+        await self.inventory.close_slot(ids["clinic"], ids["slot"])
+        counters = await self.inventory.availability(ids["clinic"], ids["slot"], "")
+        return _availability(request.slot, "", counters)
+
+    async def AdjustDoseStock(self, request, context) -> pb.DoseAdjustment:
+        with checking() as check:
+            ids = check.name("clinic", request.clinic, CLINIC)
+            _check_vaccine(check, request.vaccine)
+            check.between("delta", request.delta, -10_000_000, 10_000_000)
+            if request.delta == 0:
+                check.fail("delta", "must not be 0")
+            check.text("reason", request.reason.strip(), MAX_REASON_LENGTH)
+            check.text("actor", request.actor, MAX_ACTOR_LENGTH, required=False)
+            check.request_id(request.request_id)
+        adjustment = await self.inventory.adjust_doses(
+            ids["clinic"],
+            request.vaccine,
+            request.delta,
+            request.reason.strip(),
+            request.request_id,
+            request.actor,
+        )
+        return pb.DoseAdjustment(
+            clinic=request.clinic,
+            vaccine=adjustment.vaccine,
+            delta=adjustment.delta,
+            reason=adjustment.reason,
+            old_doses=adjustment.old_doses,
+            new_doses=adjustment.new_doses,
+            shortfall=adjustment.shortfall,
         )
 
 

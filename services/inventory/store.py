@@ -22,7 +22,13 @@ from services.common.db import autocommit
 from services.common.outbox import write_events
 from services.inventory.events import InventoryEvents
 from services.inventory.redis_gate import ClinicSnapshot, Counters
-from services.inventory.tables import dose_stock, holds, outbox, slot_seats
+from services.inventory.tables import (
+    dose_adjustments,
+    dose_stock,
+    holds,
+    outbox,
+    slot_seats,
+)
 
 HELD, COMMITTED, RELEASED, EXPIRED = "HELD", "COMMITTED", "RELEASED", "EXPIRED"
 # What ``inventory.commit_new_hold`` raises when a guard refuses.
@@ -36,6 +42,21 @@ class Refused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """A recorded change of a stock: ``new_doses`` is what the clinic has;
+    ``stock`` is what the counters keep while committed doses exceed it."""
+
+    clinic_id: str
+    vaccine: str
+    delta: int
+    reason: str
+    old_doses: int
+    new_doses: int
+    shortfall: int
+    stock: int
 
 
 @dataclass(frozen=True)
@@ -92,11 +113,123 @@ class InventoryStore:
         row = {"clinic_id": clinic_id, "vaccine": vaccine, "doses": doses}
         async with self._guarded("BELOW_COMMITTED") as conn:
             doses_before = await _set_total(conn, dose_stock, row, "doses")
+            # A stock set outright owes nothing to an earlier shortfall.
+            await conn.execute(
+                update(dose_stock)
+                .where(
+                    dose_stock.c.clinic_id == clinic_id,
+                    dose_stock.c.vaccine == vaccine,
+                    dose_stock.c.doses_short > 0,
+                )
+                .values(doses_short=0)
+            )
             if doses_before != doses:
                 event = self.events.doses_changed(
                     clinic_id, vaccine, doses_before, doses, now, request_id
                 )
                 await write_events(conn, outbox, [event], now)
+
+    async def close_slot(self, clinic_id: str, slot_id: str) -> bool:
+        """Stops new holds on a slot; ``False`` when the slot is unknown."""
+        async with self.single.connect() as conn:
+            closed = await conn.scalar(
+                update(slot_seats)
+                .where(
+                    slot_seats.c.slot_id == slot_id,
+                    slot_seats.c.clinic_id == clinic_id,
+                )
+                .values(closed=True)
+                .returning(literal(1))
+            )
+        return closed is not None
+
+    async def adjust_doses(
+        self,
+        clinic_id: str,
+        vaccine: str,
+        delta: int,
+        reason: str,
+        now: datetime,
+        request_id: str,
+        actor: str = "",
+    ) -> Adjustment:
+        """Adds ``delta`` doses (fewer when negative) with its reason, once
+        per ``request_id``; raises ``Refused("STOCK_NEGATIVE")`` when the
+        stock would fall below zero.
+
+        The counters cannot hold fewer doses than are claimed, so a stock cut
+        below its claims keeps the claimed doses as ``doses_short``: each
+        release of a claim then takes a dose away instead of freeing it.
+        """
+        async with self.engine.begin() as conn:
+            done = (
+                await conn.execute(
+                    select(dose_adjustments).where(
+                        dose_adjustments.c.request_id == request_id
+                    )
+                )
+            ).first()
+            if done is not None:
+                return await _recorded(conn, done)
+            row = (
+                await conn.execute(
+                    select(dose_stock)
+                    .where(
+                        dose_stock.c.clinic_id == clinic_id,
+                        dose_stock.c.vaccine == vaccine,
+                    )
+                    .with_for_update()
+                )
+            ).first()
+            doses, short, committed, held = (
+                (row.doses, row.doses_short, row.doses_committed, row.doses_held)
+                if row
+                else (0, 0, 0, 0)
+            )
+            old_doses = doses - short
+            new_doses = old_doses + delta
+            if new_doses < 0:
+                raise Refused("STOCK_NEGATIVE")
+            stock = max(new_doses, committed + held)
+            await conn.execute(
+                insert(dose_stock)
+                .values(
+                    clinic_id=clinic_id,
+                    vaccine=vaccine,
+                    doses=stock,
+                    doses_short=stock - new_doses,
+                )
+                .on_conflict_do_update(
+                    index_elements=[dose_stock.c.clinic_id, dose_stock.c.vaccine],
+                    set_={"doses": stock, "doses_short": stock - new_doses},
+                )
+            )
+            adjustment = Adjustment(
+                clinic_id,
+                vaccine,
+                delta,
+                reason,
+                old_doses,
+                new_doses,
+                shortfall=max(0, committed - new_doses),
+                stock=stock,
+            )
+            await conn.execute(
+                insert(dose_adjustments).values(
+                    request_id=request_id,
+                    clinic_id=clinic_id,
+                    vaccine=vaccine,
+                    delta=delta,
+                    reason=reason,
+                    old_doses=old_doses,
+                    new_doses=new_doses,
+                    shortfall=adjustment.shortfall,
+                    create_time=now,
+                )
+            )
+            event = self.events.doses_adjusted(adjustment, actor, now, request_id)
+            await write_events(conn, outbox, [event], now)
+        return adjustment
 
     @asynccontextmanager
     async def _guarded(self, reason: str):
@@ -251,26 +384,29 @@ class InventoryStore:
             unchanged = (await conn.execute(select(holds).where(live))).first()
         return _hold_row(unchanged)
 
-    async def release_hold(self, hold_id: str, now: datetime) -> HoldRow | None:
+    async def release_hold(
+        self, hold_id: str, now: datetime
+    ) -> tuple[HoldRow | None, int | None]:
         """Releases a committed or database-held hold.
 
         Returns the row as it was before, or ``None`` when PostgreSQL has never
-        seen the hold (a live Redis hold). Idempotent.
+        seen the hold (a live Redis hold), and the vaccine's new stock when a
+        shortfall took the released dose, else ``None``. Idempotent.
         """
         async with self.engine.begin() as conn:
             existing = await _locked_hold(conn, hold_id)
             if existing is None or existing.state in (RELEASED, EXPIRED):
-                return existing
+                return existing, None
             if existing.state == COMMITTED:
                 await conn.execute(
                     update(holds)
                     .where(holds.c.hold_id == hold_id)
                     .values(state=RELEASED, updated_at=now)
                 )
-                await _move(conn, existing, committed=-1)
+                stock = await _move(conn, existing, committed=-1)
             else:
-                await _end_db_hold(conn, existing, RELEASED, now)
-        return existing
+                stock = await _end_db_hold(conn, existing, RELEASED, now)
+        return existing, stock
 
     async def record_redis_release(
         self, clinic_id: str, hold_id: str, now: datetime
@@ -314,13 +450,16 @@ class InventoryStore:
         given Redis hold ids PostgreSQL already knows (committed or released)."""
         async with self.engine.begin() as conn:
             await _reap(conn, clinic_id, now)
-            seats = await conn.execute(
-                select(
-                    slot_seats.c.slot_id,
-                    slot_seats.c.capacity,
-                    slot_seats.c.seats_committed,
-                ).where(slot_seats.c.clinic_id == clinic_id)
-            )
+            seats = (
+                await conn.execute(
+                    select(
+                        slot_seats.c.slot_id,
+                        slot_seats.c.capacity,
+                        slot_seats.c.seats_committed,
+                        slot_seats.c.closed,
+                    ).where(slot_seats.c.clinic_id == clinic_id)
+                )
+            ).all()
             doses = await conn.execute(
                 select(
                     dose_stock.c.vaccine,
@@ -345,6 +484,7 @@ class InventoryStore:
             )
             return ClinicSnapshot(
                 slots={row[0]: (row[1], row[2]) for row in seats},
+                closed_slots=[row[0] for row in seats if row[3]],
                 doses={row[0]: (row[1], row[2]) for row in doses},
                 db_holds=[tuple(row) for row in live],
                 known_hold_ids=[row[0] for row in known],
@@ -417,21 +557,26 @@ async def _locked_hold(conn: AsyncConnection, hold_id: str) -> HoldRow | None:
 async def _claim(conn: AsyncConnection, hold: HoldRow, column: str) -> None:
     """Adds one held or committed seat and dose, behind the capacity guards."""
     seat_column = slot_seats.c[f"seats_{column}"]
+    room = [
+        slot_seats.c.slot_id == hold.slot_id,
+        slot_seats.c.seats_committed + slot_seats.c.seats_held < slot_seats.c.capacity,
+    ]
+    if column == "held":
+        # A commit may still land on a closed slot: its hold came first.
+        room.append(slot_seats.c.closed.is_(False))
     seat = await conn.scalar(
         update(slot_seats)
-        .where(
-            slot_seats.c.slot_id == hold.slot_id,
-            slot_seats.c.seats_committed + slot_seats.c.seats_held
-            < slot_seats.c.capacity,
-        )
+        .where(*room)
         .values({seat_column: seat_column + 1})
         .returning(literal(1))
     )
     if seat is None:
-        known = await conn.scalar(
-            select(literal(1)).where(slot_seats.c.slot_id == hold.slot_id)
+        closed = await conn.scalar(
+            select(slot_seats.c.closed).where(slot_seats.c.slot_id == hold.slot_id)
         )
-        raise Refused("SLOT_FULL" if known else "NO_SLOT")
+        if closed is None:
+            raise Refused("NO_SLOT")
+        raise Refused("SLOT_CLOSED" if closed else "SLOT_FULL")
     dose_column = dose_stock.c[f"doses_{column}"]
     dose = await conn.scalar(
         update(dose_stock)
@@ -449,8 +594,10 @@ async def _claim(conn: AsyncConnection, hold: HoldRow, column: str) -> None:
 
 async def _move(
     conn: AsyncConnection, hold: HoldRow, *, held: int = 0, committed: int = 0
-) -> None:
-    """Shifts one seat and one dose between held, committed and free."""
+) -> int | None:
+    """Shifts one seat and one dose between held, committed and free; a
+    freed dose owed to a shortfall leaves the stock instead. Returns the new
+    stock when it did, else ``None``."""
     await conn.execute(
         update(slot_seats)
         .where(slot_seats.c.slot_id == hold.slot_id)
@@ -470,17 +617,48 @@ async def _move(
             doses_committed=dose_stock.c.doses_committed + committed,
         )
     )
+    if held + committed >= 0:
+        return None
+    return await conn.scalar(
+        update(dose_stock)
+        .where(
+            dose_stock.c.clinic_id == hold.clinic_id,
+            dose_stock.c.vaccine == hold.vaccine,
+            dose_stock.c.doses_short > 0,
+        )
+        .values(doses=dose_stock.c.doses - 1, doses_short=dose_stock.c.doses_short - 1)
+        .returning(dose_stock.c.doses)
+    )
 
 
 async def _end_db_hold(
     conn: AsyncConnection, hold: HoldRow, state: str, now: datetime
-) -> None:
+) -> int | None:
     await conn.execute(
         update(holds)
         .where(holds.c.hold_id == hold.hold_id)
         .values(state=state, updated_at=now)
     )
-    await _move(conn, hold, held=-1)
+    return await _move(conn, hold, held=-1)
+
+
+async def _recorded(conn: AsyncConnection, done) -> Adjustment:
+    stock = await conn.scalar(
+        select(dose_stock.c.doses).where(
+            dose_stock.c.clinic_id == done.clinic_id,
+            dose_stock.c.vaccine == done.vaccine,
+        )
+    )
+    return Adjustment(
+        done.clinic_id,
+        done.vaccine,
+        done.delta,
+        done.reason,
+        done.old_doses,
+        done.new_doses,
+        done.shortfall,
+        stock,
+    )
 
 
 async def _reap(conn: AsyncConnection, clinic_id: str | None, now: datetime) -> int:
@@ -505,9 +683,15 @@ async def _reap(conn: AsyncConnection, clinic_id: str | None, now: datetime) -> 
     for (clinic, vaccine), n in Tally(
         (row.clinic_id, row.vaccine) for row in expired
     ).items():
+        # Expired claims owed to a shortfall leave the stock.
+        taken = func.least(dose_stock.c.doses_short, n)
         await conn.execute(
             update(dose_stock)
             .where(dose_stock.c.clinic_id == clinic, dose_stock.c.vaccine == vaccine)
-            .values(doses_held=dose_stock.c.doses_held - n)
+            .values(
+                doses_held=dose_stock.c.doses_held - n,
+                doses=dose_stock.c.doses - taken,
+                doses_short=dose_stock.c.doses_short - taken,
+            )
         )
     return len(expired)

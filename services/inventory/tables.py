@@ -5,6 +5,7 @@ says, committed plus database-held seats (or doses) never exceed the total.
 """
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -29,6 +30,8 @@ slot_seats = Table(
     Column("seats_committed", Integer, nullable=False, server_default="0"),
     # Seats claimed by holds recorded in PostgreSQL (the Redis-down path).
     Column("seats_held", Integer, nullable=False, server_default="0"),
+    # A closed slot takes no new holds; what it already has stays.
+    Column("closed", Boolean, nullable=False, server_default="false"),
     CheckConstraint(
         "seats_committed >= 0 AND seats_held >= 0 "
         "AND seats_committed + seats_held <= capacity",
@@ -44,12 +47,34 @@ dose_stock = Table(
     Column("doses", Integer, nullable=False),
     Column("doses_committed", Integer, nullable=False, server_default="0"),
     Column("doses_held", Integer, nullable=False, server_default="0"),
+    # Doses counted in ``doses`` only because appointments still claim them
+    # after an adjustment took the stock below what was committed: each
+    # release of such a claim removes one instead of freeing it.
+    Column("doses_short", Integer, nullable=False, server_default="0"),
     PrimaryKeyConstraint("clinic_id", "vaccine"),
     CheckConstraint(
         "doses_committed >= 0 AND doses_held >= 0 "
         "AND doses_committed + doses_held <= doses",
         name="doses_never_oversold",
     ),
+    CheckConstraint(
+        "doses_short >= 0 AND doses_short <= doses", name="shortfall_within_stock"
+    ),
+)
+
+# Every adjustment of a stock, with its reason, keyed by the request that made it.
+dose_adjustments = Table(
+    "dose_adjustments",
+    metadata,
+    Column("request_id", Text, primary_key=True),
+    Column("clinic_id", Text, nullable=False),
+    Column("vaccine", Text, nullable=False),
+    Column("delta", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("old_doses", Integer, nullable=False),
+    Column("new_doses", Integer, nullable=False),
+    Column("shortfall", Integer, nullable=False),
+    Column("create_time", DateTime(timezone=True), nullable=False),
 )
 
 # A row per hold the database knows of: every hold taken on the database path,

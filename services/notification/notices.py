@@ -16,7 +16,15 @@ from services.notification.templates import REMINDER, format_time, values_of
 CONFIRMED = "appointment_confirmed"
 # Events after which the reminder of a confirmation still stands; every other
 # event about an appointment (a cancellation, an administered dose...) ends it.
-KEEPS_REMINDER = frozenset({"appointment_reserved", "appointment_review_required"})
+# A resolved review keeps it too: an approved booking stands, and a rejected
+# one is ended by the cancellation that follows.
+KEEPS_REMINDER = frozenset(
+    {
+        "appointment_reserved",
+        "appointment_review_required",
+        "appointment_review_resolved",
+    }
+)
 
 
 def appointment_of(event: events_pb2.Event) -> events_pb2.AppointmentRef | None:

@@ -13,6 +13,9 @@ local capacity = redis.call('HGET', KEYS[1], slot .. ':capacity')
 if not capacity then
   return {'NO_SLOT'}
 end
+if redis.call('HEXISTS', KEYS[1], slot .. ':closed') == 1 then
+  return {'SLOT_CLOSED'}
+end
 if count(KEYS[1], slot .. ':committed') + count(KEYS[1], slot .. ':held') >= tonumber(capacity) then
   return {'SLOT_FULL'}
 end

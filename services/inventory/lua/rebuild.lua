@@ -2,7 +2,8 @@
 -- Redis holds the database does not know of.
 -- ARGV: now ms, snapshot JSON:
 --   {"slots": {slot: [capacity, committed]}, "doses": {vaccine: [doses, committed]},
---    "db_holds": [[id, slot, vaccine, expiry ms]], "known": [hold ids]}
+--    "db_holds": [[id, slot, vaccine, expiry ms]], "known": [hold ids],
+--    "closed": [slot ids]}
 local now = tonumber(ARGV[1])
 local snapshot = cjson.decode(ARGV[2])
 reap(now, 1000000)
@@ -29,6 +30,9 @@ redis.call('DEL', KEYS[1], KEYS[2])
 for slot, totals in pairs(snapshot.slots) do
   redis.call('HSET', KEYS[1], slot .. ':capacity', totals[1], slot .. ':committed', totals[2],
     slot .. ':held', seats_held[slot] or 0)
+end
+for _, slot in ipairs(snapshot.closed) do
+  redis.call('HSET', KEYS[1], slot .. ':closed', 1)
 end
 for vaccine, totals in pairs(snapshot.doses) do
   redis.call('HSET', KEYS[2], vaccine .. ':doses', totals[1], vaccine .. ':committed', totals[2],

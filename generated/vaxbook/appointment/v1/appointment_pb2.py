@@ -28,7 +28,7 @@ from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(vaxbook/appointment/v1/appointment.proto\x12\x16vaxbook.appointment.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\'\n\x06Reason\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xb2\x06\n\x0b\x41ppointment\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x15\n\x07\x63itizen\x18\x02 \x01(\tB\x04\xe2\x41\x01\x05\x12\x12\n\x04slot\x18\x03 \x01(\tB\x04\xe2\x41\x01\x05\x12\x15\n\x07vaccine\x18\x04 \x01(\tB\x04\xe2\x41\x01\x05\x12\x19\n\x0b\x64ose_number\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x05\x12=\n\x05state\x18\x06 \x01(\x0e\x32(.vaxbook.appointment.v1.AppointmentStateB\x04\xe2\x41\x01\x03\x12:\n\x10hold_expire_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x39\n\x0fslot_start_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x37\n\rslot_end_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x18\n\nend_reason\x18\x0c \x01(\tB\x04\xe2\x41\x01\x03\x12\x43\n\x0b\x65ligibility\x18\r \x01(\x0e\x32(.vaxbook.appointment.v1.EligibilityStateB\x04\xe2\x41\x01\x03\x12\x35\n\x07reasons\x18\x0e \x03(\x0b\x32\x1e.vaxbook.appointment.v1.ReasonB\x04\xe2\x41\x01\x03\x12\x1d\n\x0freview_required\x18\x0f \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x1b\n\rrules_version\x18\x10 \x01(\tB\x04\xe2\x41\x01\x03\x12\x45\n\x1bnext_eligibility_check_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03:<\xea\x41\x39\n\x1bvaxbook.example/Appointment\x12\x1a\x61ppointments/{appointment}\"\x92\x01\n\x19ReserveAppointmentRequest\x12\x15\n\x07\x63itizen\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04slot\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07vaccine\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0b\x64ose_number\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\"I\n\x19\x43onfirmAppointmentRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"H\n\x18\x43\x61ncelAppointmentRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"+\n\x15GetAppointmentRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"b\n\x17ListAppointmentsRequest\x12\x14\n\x06parent\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"n\n\x18ListAppointmentsResponse\x12\x39\n\x0c\x61ppointments\x18\x01 \x03(\x0b\x32#.vaxbook.appointment.v1.Appointment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"p\n\x14ResolveReviewRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x61pproved\x18\x02 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x12\n\x04note\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x18\n\nrequest_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02*\xd4\x01\n\x10\x45ligibilityState\x12!\n\x1d\x45LIGIBILITY_STATE_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x45LIGIBILITY_STATE_CHECKING\x10\x01\x12\x1c\n\x18\x45LIGIBILITY_STATE_PASSED\x10\x02\x12!\n\x1d\x45LIGIBILITY_STATE_PROVISIONAL\x10\x03\x12\x1e\n\x1a\x45LIGIBILITY_STATE_RETRYING\x10\x04\x12\x1c\n\x18\x45LIGIBILITY_STATE_FAILED\x10\x05*\xc0\x02\n\x10\x41ppointmentState\x12!\n\x1d\x41PPOINTMENT_STATE_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x41PPOINTMENT_STATE_PENDING\x10\x01\x12\x1f\n\x1b\x41PPOINTMENT_STATE_CONFIRMED\x10\x02\x12\x1f\n\x1b\x41PPOINTMENT_STATE_CANCELLED\x10\x03\x12\x1d\n\x19\x41PPOINTMENT_STATE_EXPIRED\x10\x04\x12\x1e\n\x1a\x41PPOINTMENT_STATE_REJECTED\x10\x05\x12\"\n\x1e\x41PPOINTMENT_STATE_ADMINISTERED\x10\x06\x12\x1d\n\x19\x41PPOINTMENT_STATE_NO_SHOW\x10\x07\x12&\n\"APPOINTMENT_STATE_CLINIC_CANCELLED\x10\x08\x32\xa8\x07\n\x12\x41ppointmentService\x12\x91\x01\n\x12ReserveAppointment\x12\x31.vaxbook.appointment.v1.ReserveAppointmentRequest\x1a#.vaxbook.appointment.v1.Appointment\"#\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/appointments:reserve:\x01*\x12\x9a\x01\n\x12\x43onfirmAppointment\x12\x31.vaxbook.appointment.v1.ConfirmAppointmentRequest\x1a#.vaxbook.appointment.v1.Appointment\",\x82\xd3\xe4\x93\x02&\"!/v1/{name=appointments/*}:confirm:\x01*\x12\x97\x01\n\x11\x43\x61ncelAppointment\x12\x30.vaxbook.appointment.v1.CancelAppointmentRequest\x1a#.vaxbook.appointment.v1.Appointment\"+\x82\xd3\xe4\x93\x02%\" /v1/{name=appointments/*}:cancel:\x01*\x12\x87\x01\n\x0eGetAppointment\x12-.vaxbook.appointment.v1.GetAppointmentRequest\x1a#.vaxbook.appointment.v1.Appointment\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/{name=appointments/*}\x12\xd8\x01\n\x10ListAppointments\x12/.vaxbook.appointment.v1.ListAppointmentsRequest\x1a\x30.vaxbook.appointment.v1.ListAppointmentsResponse\"a\x82\xd3\xe4\x93\x02[\x12$/v1/{parent=citizens/*}/appointmentsZ3\x12\x31/v1/{parent=citizens/*/dependants/*}/appointments\x12\x62\n\rResolveReview\x12,.vaxbook.appointment.v1.ResolveReviewRequest\x1a#.vaxbook.appointment.v1.Appointmentb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(vaxbook/appointment/v1/appointment.proto\x12\x16vaxbook.appointment.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\'\n\x06Reason\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xd1\x06\n\x0b\x41ppointment\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x15\n\x07\x63itizen\x18\x02 \x01(\tB\x04\xe2\x41\x01\x05\x12\x12\n\x04slot\x18\x03 \x01(\tB\x04\xe2\x41\x01\x05\x12\x15\n\x07vaccine\x18\x04 \x01(\tB\x04\xe2\x41\x01\x05\x12\x19\n\x0b\x64ose_number\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x05\x12=\n\x05state\x18\x06 \x01(\x0e\x32(.vaxbook.appointment.v1.AppointmentStateB\x04\xe2\x41\x01\x03\x12:\n\x10hold_expire_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x39\n\x0fslot_start_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x37\n\rslot_end_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x18\n\nend_reason\x18\x0c \x01(\tB\x04\xe2\x41\x01\x03\x12\x43\n\x0b\x65ligibility\x18\r \x01(\x0e\x32(.vaxbook.appointment.v1.EligibilityStateB\x04\xe2\x41\x01\x03\x12\x35\n\x07reasons\x18\x0e \x03(\x0b\x32\x1e.vaxbook.appointment.v1.ReasonB\x04\xe2\x41\x01\x03\x12\x1d\n\x0freview_required\x18\x0f \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x1b\n\rrules_version\x18\x10 \x01(\tB\x04\xe2\x41\x01\x03\x12\x45\n\x1bnext_eligibility_check_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1d\n\x0frebooking_offer\x18\x12 \x01(\tB\x04\xe2\x41\x01\x03:<\xea\x41\x39\n\x1bvaxbook.example/Appointment\x12\x1a\x61ppointments/{appointment}\"\xa4\x04\n\x0eRebookingOffer\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x15\n\x07\x63itizen\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04slot\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07vaccine\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x19\n\x0b\x64ose_number\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x39\n\x0fslot_start_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x37\n\rslot_end_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12@\n\x05state\x18\x08 \x01(\x0e\x32+.vaxbook.appointment.v1.RebookingOfferStateB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x65xpire_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1d\n\x0fnew_appointment\x18\n \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03:^\xea\x41[\n\x1evaxbook.example/RebookingOffer\x12)appointments/{appointment}/rebookingOffer2\x0erebookingOffer\"\x92\x01\n\x19ReserveAppointmentRequest\x12\x15\n\x07\x63itizen\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04slot\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07vaccine\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0b\x64ose_number\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\"I\n\x19\x43onfirmAppointmentRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"H\n\x18\x43\x61ncelAppointmentRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"+\n\x15GetAppointmentRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"b\n\x17ListAppointmentsRequest\x12\x14\n\x06parent\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"n\n\x18ListAppointmentsResponse\x12\x39\n\x0c\x61ppointments\x18\x01 \x03(\x0b\x32#.vaxbook.appointment.v1.Appointment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"p\n\x14ResolveReviewRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x61pproved\x18\x02 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x12\n\x04note\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x18\n\nrequest_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\"~\n\x1d\x43\x61ncelSlotAppointmentsRequest\x12\x12\n\x04slot\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04note\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\rvalidate_only\x18\x03 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x18\n\nrequest_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\"\x8f\x01\n\x1d\x43\x61ncelForDoseShortfallRequest\x12\x14\n\x06\x63linic\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07vaccine\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x64oses\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x12\n\x04note\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\"L\n\x1a\x43\x61ncelAppointmentsResponse\x12\x14\n\x0c\x61ppointments\x18\x01 \x03(\t\x12\x18\n\x10rebooking_offers\x18\x02 \x01(\x05\".\n\x18GetRebookingOfferRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"K\n\x1b\x41\x63\x63\x65ptRebookingOfferRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"L\n\x1c\x44\x65\x63lineRebookingOfferRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02*\xd4\x01\n\x10\x45ligibilityState\x12!\n\x1d\x45LIGIBILITY_STATE_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x45LIGIBILITY_STATE_CHECKING\x10\x01\x12\x1c\n\x18\x45LIGIBILITY_STATE_PASSED\x10\x02\x12!\n\x1d\x45LIGIBILITY_STATE_PROVISIONAL\x10\x03\x12\x1e\n\x1a\x45LIGIBILITY_STATE_RETRYING\x10\x04\x12\x1c\n\x18\x45LIGIBILITY_STATE_FAILED\x10\x05*\xc0\x02\n\x10\x41ppointmentState\x12!\n\x1d\x41PPOINTMENT_STATE_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x41PPOINTMENT_STATE_PENDING\x10\x01\x12\x1f\n\x1b\x41PPOINTMENT_STATE_CONFIRMED\x10\x02\x12\x1f\n\x1b\x41PPOINTMENT_STATE_CANCELLED\x10\x03\x12\x1d\n\x19\x41PPOINTMENT_STATE_EXPIRED\x10\x04\x12\x1e\n\x1a\x41PPOINTMENT_STATE_REJECTED\x10\x05\x12\"\n\x1e\x41PPOINTMENT_STATE_ADMINISTERED\x10\x06\x12\x1d\n\x19\x41PPOINTMENT_STATE_NO_SHOW\x10\x07\x12&\n\"APPOINTMENT_STATE_CLINIC_CANCELLED\x10\x08*\xc6\x01\n\x13RebookingOfferState\x12%\n!REBOOKING_OFFER_STATE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aREBOOKING_OFFER_STATE_OPEN\x10\x01\x12\"\n\x1eREBOOKING_OFFER_STATE_ACCEPTED\x10\x02\x12\"\n\x1eREBOOKING_OFFER_STATE_DECLINED\x10\x03\x12 \n\x1cREBOOKING_OFFER_STATE_LAPSED\x10\x04\x32\xbd\r\n\x12\x41ppointmentService\x12\x91\x01\n\x12ReserveAppointment\x12\x31.vaxbook.appointment.v1.ReserveAppointmentRequest\x1a#.vaxbook.appointment.v1.Appointment\"#\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/appointments:reserve:\x01*\x12\x9a\x01\n\x12\x43onfirmAppointment\x12\x31.vaxbook.appointment.v1.ConfirmAppointmentRequest\x1a#.vaxbook.appointment.v1.Appointment\",\x82\xd3\xe4\x93\x02&\"!/v1/{name=appointments/*}:confirm:\x01*\x12\x97\x01\n\x11\x43\x61ncelAppointment\x12\x30.vaxbook.appointment.v1.CancelAppointmentRequest\x1a#.vaxbook.appointment.v1.Appointment\"+\x82\xd3\xe4\x93\x02%\" /v1/{name=appointments/*}:cancel:\x01*\x12\x87\x01\n\x0eGetAppointment\x12-.vaxbook.appointment.v1.GetAppointmentRequest\x1a#.vaxbook.appointment.v1.Appointment\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/{name=appointments/*}\x12\xd8\x01\n\x10ListAppointments\x12/.vaxbook.appointment.v1.ListAppointmentsRequest\x1a\x30.vaxbook.appointment.v1.ListAppointmentsResponse\"a\x82\xd3\xe4\x93\x02[\x12$/v1/{parent=citizens/*}/appointmentsZ3\x12\x31/v1/{parent=citizens/*/dependants/*}/appointments\x12\x62\n\rResolveReview\x12,.vaxbook.appointment.v1.ResolveReviewRequest\x1a#.vaxbook.appointment.v1.Appointment\x12\x83\x01\n\x16\x43\x61ncelSlotAppointments\x12\x35.vaxbook.appointment.v1.CancelSlotAppointmentsRequest\x1a\x32.vaxbook.appointment.v1.CancelAppointmentsResponse\x12\x83\x01\n\x16\x43\x61ncelForDoseShortfall\x12\x35.vaxbook.appointment.v1.CancelForDoseShortfallRequest\x1a\x32.vaxbook.appointment.v1.CancelAppointmentsResponse\x12\x9f\x01\n\x11GetRebookingOffer\x12\x30.vaxbook.appointment.v1.GetRebookingOfferRequest\x1a&.vaxbook.appointment.v1.RebookingOffer\"0\x82\xd3\xe4\x93\x02*\x12(/v1/{name=appointments/*/rebookingOffer}\x12\xaf\x01\n\x14\x41\x63\x63\x65ptRebookingOffer\x12\x33.vaxbook.appointment.v1.AcceptRebookingOfferRequest\x1a&.vaxbook.appointment.v1.RebookingOffer\":\x82\xd3\xe4\x93\x02\x34\"//v1/{name=appointments/*/rebookingOffer}:accept:\x01*\x12\xb2\x01\n\x15\x44\x65\x63lineRebookingOffer\x12\x34.vaxbook.appointment.v1.DeclineRebookingOfferRequest\x1a&.vaxbook.appointment.v1.RebookingOffer\";\x82\xd3\xe4\x93\x02\x35\"0/v1/{name=appointments/*/rebookingOffer}:decline:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -69,8 +69,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_APPOINTMENT'].fields_by_name['rules_version']._serialized_options = b'\342A\001\003'
   _globals['_APPOINTMENT'].fields_by_name['next_eligibility_check_time']._loaded_options = None
   _globals['_APPOINTMENT'].fields_by_name['next_eligibility_check_time']._serialized_options = b'\342A\001\003'
+  _globals['_APPOINTMENT'].fields_by_name['rebooking_offer']._loaded_options = None
+  _globals['_APPOINTMENT'].fields_by_name['rebooking_offer']._serialized_options = b'\342A\001\003'
   _globals['_APPOINTMENT']._loaded_options = None
   _globals['_APPOINTMENT']._serialized_options = b'\352A9\n\033vaxbook.example/Appointment\022\032appointments/{appointment}'
+  _globals['_REBOOKINGOFFER'].fields_by_name['name']._loaded_options = None
+  _globals['_REBOOKINGOFFER'].fields_by_name['name']._serialized_options = b'\342A\001\010'
+  _globals['_REBOOKINGOFFER'].fields_by_name['citizen']._loaded_options = None
+  _globals['_REBOOKINGOFFER'].fields_by_name['citizen']._serialized_options = b'\342A\001\003'
+  _globals['_REBOOKINGOFFER'].fields_by_name['slot']._loaded_options = None
+  _globals['_REBOOKINGOFFER'].fields_by_name['slot']._serialized_options = b'\342A\001\003'
+  _globals['_REBOOKINGOFFER'].fields_by_name['vaccine']._loaded_options = None
+  _globals['_REBOOKINGOFFER'].fields_by_name['vaccine']._serialized_options = b'\342A\001\003'
+  _globals['_REBOOKINGOFFER'].fields_by_name['dose_number']._loaded_options = None
+  _globals['_REBOOKINGOFFER'].fields_by_name['dose_number']._serialized_options = b'\342A\001\003'
+  _globals['_REBOOKINGOFFER'].fields_by_name['slot_start_time']._loaded_options = None
+  _globals['_REBOOKINGOFFER'].fields_by_name['slot_start_time']._serialized_options = b'\342A\001\003'
+  _globals['_REBOOKINGOFFER'].fields_by_name['slot_end_time']._loaded_options = None
+  _globals['_REBOOKINGOFFER'].fields_by_name['slot_end_time']._serialized_options = b'\342A\001\003'
+  _globals['_REBOOKINGOFFER'].fields_by_name['state']._loaded_options = None
+  _globals['_REBOOKINGOFFER'].fields_by_name['state']._serialized_options = b'\342A\001\003'
+  _globals['_REBOOKINGOFFER'].fields_by_name['expire_time']._loaded_options = None
+  _globals['_REBOOKINGOFFER'].fields_by_name['expire_time']._serialized_options = b'\342A\001\003'
+  _globals['_REBOOKINGOFFER'].fields_by_name['new_appointment']._loaded_options = None
+  _globals['_REBOOKINGOFFER'].fields_by_name['new_appointment']._serialized_options = b'\342A\001\003'
+  _globals['_REBOOKINGOFFER'].fields_by_name['create_time']._loaded_options = None
+  _globals['_REBOOKINGOFFER'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
+  _globals['_REBOOKINGOFFER']._loaded_options = None
+  _globals['_REBOOKINGOFFER']._serialized_options = b'\352A[\n\036vaxbook.example/RebookingOffer\022)appointments/{appointment}/rebookingOffer2\016rebookingOffer'
   _globals['_RESERVEAPPOINTMENTREQUEST'].fields_by_name['citizen']._loaded_options = None
   _globals['_RESERVEAPPOINTMENTREQUEST'].fields_by_name['citizen']._serialized_options = b'\342A\001\002'
   _globals['_RESERVEAPPOINTMENTREQUEST'].fields_by_name['slot']._loaded_options = None
@@ -105,6 +131,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RESOLVEREVIEWREQUEST'].fields_by_name['note']._serialized_options = b'\342A\001\001'
   _globals['_RESOLVEREVIEWREQUEST'].fields_by_name['request_id']._loaded_options = None
   _globals['_RESOLVEREVIEWREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\002'
+  _globals['_CANCELSLOTAPPOINTMENTSREQUEST'].fields_by_name['slot']._loaded_options = None
+  _globals['_CANCELSLOTAPPOINTMENTSREQUEST'].fields_by_name['slot']._serialized_options = b'\342A\001\002'
+  _globals['_CANCELSLOTAPPOINTMENTSREQUEST'].fields_by_name['note']._loaded_options = None
+  _globals['_CANCELSLOTAPPOINTMENTSREQUEST'].fields_by_name['note']._serialized_options = b'\342A\001\002'
+  _globals['_CANCELSLOTAPPOINTMENTSREQUEST'].fields_by_name['validate_only']._loaded_options = None
+  _globals['_CANCELSLOTAPPOINTMENTSREQUEST'].fields_by_name['validate_only']._serialized_options = b'\342A\001\001'
+  _globals['_CANCELSLOTAPPOINTMENTSREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_CANCELSLOTAPPOINTMENTSREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\002'
+  _globals['_CANCELFORDOSESHORTFALLREQUEST'].fields_by_name['clinic']._loaded_options = None
+  _globals['_CANCELFORDOSESHORTFALLREQUEST'].fields_by_name['clinic']._serialized_options = b'\342A\001\002'
+  _globals['_CANCELFORDOSESHORTFALLREQUEST'].fields_by_name['vaccine']._loaded_options = None
+  _globals['_CANCELFORDOSESHORTFALLREQUEST'].fields_by_name['vaccine']._serialized_options = b'\342A\001\002'
+  _globals['_CANCELFORDOSESHORTFALLREQUEST'].fields_by_name['doses']._loaded_options = None
+  _globals['_CANCELFORDOSESHORTFALLREQUEST'].fields_by_name['doses']._serialized_options = b'\342A\001\002'
+  _globals['_CANCELFORDOSESHORTFALLREQUEST'].fields_by_name['note']._loaded_options = None
+  _globals['_CANCELFORDOSESHORTFALLREQUEST'].fields_by_name['note']._serialized_options = b'\342A\001\002'
+  _globals['_CANCELFORDOSESHORTFALLREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_CANCELFORDOSESHORTFALLREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\002'
+  _globals['_GETREBOOKINGOFFERREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_GETREBOOKINGOFFERREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_ACCEPTREBOOKINGOFFERREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_ACCEPTREBOOKINGOFFERREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_ACCEPTREBOOKINGOFFERREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_ACCEPTREBOOKINGOFFERREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\002'
+  _globals['_DECLINEREBOOKINGOFFERREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_DECLINEREBOOKINGOFFERREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_DECLINEREBOOKINGOFFERREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_DECLINEREBOOKINGOFFERREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\002'
   _globals['_APPOINTMENTSERVICE'].methods_by_name['ReserveAppointment']._loaded_options = None
   _globals['_APPOINTMENTSERVICE'].methods_by_name['ReserveAppointment']._serialized_options = b'\202\323\344\223\002\035\"\030/v1/appointments:reserve:\001*'
   _globals['_APPOINTMENTSERVICE'].methods_by_name['ConfirmAppointment']._loaded_options = None
@@ -115,28 +169,50 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_APPOINTMENTSERVICE'].methods_by_name['GetAppointment']._serialized_options = b'\202\323\344\223\002\033\022\031/v1/{name=appointments/*}'
   _globals['_APPOINTMENTSERVICE'].methods_by_name['ListAppointments']._loaded_options = None
   _globals['_APPOINTMENTSERVICE'].methods_by_name['ListAppointments']._serialized_options = b'\202\323\344\223\002[\022$/v1/{parent=citizens/*}/appointmentsZ3\0221/v1/{parent=citizens/*/dependants/*}/appointments'
-  _globals['_ELIGIBILITYSTATE']._serialized_start=1723
-  _globals['_ELIGIBILITYSTATE']._serialized_end=1935
-  _globals['_APPOINTMENTSTATE']._serialized_start=1938
-  _globals['_APPOINTMENTSTATE']._serialized_end=2258
+  _globals['_APPOINTMENTSERVICE'].methods_by_name['GetRebookingOffer']._loaded_options = None
+  _globals['_APPOINTMENTSERVICE'].methods_by_name['GetRebookingOffer']._serialized_options = b'\202\323\344\223\002*\022(/v1/{name=appointments/*/rebookingOffer}'
+  _globals['_APPOINTMENTSERVICE'].methods_by_name['AcceptRebookingOffer']._loaded_options = None
+  _globals['_APPOINTMENTSERVICE'].methods_by_name['AcceptRebookingOffer']._serialized_options = b'\202\323\344\223\0024\"//v1/{name=appointments/*/rebookingOffer}:accept:\001*'
+  _globals['_APPOINTMENTSERVICE'].methods_by_name['DeclineRebookingOffer']._loaded_options = None
+  _globals['_APPOINTMENTSERVICE'].methods_by_name['DeclineRebookingOffer']._serialized_options = b'\202\323\344\223\0025\"0/v1/{name=appointments/*/rebookingOffer}:decline:\001*'
+  _globals['_ELIGIBILITYSTATE']._serialized_start=2860
+  _globals['_ELIGIBILITYSTATE']._serialized_end=3072
+  _globals['_APPOINTMENTSTATE']._serialized_start=3075
+  _globals['_APPOINTMENTSTATE']._serialized_end=3395
+  _globals['_REBOOKINGOFFERSTATE']._serialized_start=3398
+  _globals['_REBOOKINGOFFERSTATE']._serialized_end=3596
   _globals['_REASON']._serialized_start=191
   _globals['_REASON']._serialized_end=230
   _globals['_APPOINTMENT']._serialized_start=233
-  _globals['_APPOINTMENT']._serialized_end=1051
-  _globals['_RESERVEAPPOINTMENTREQUEST']._serialized_start=1054
-  _globals['_RESERVEAPPOINTMENTREQUEST']._serialized_end=1200
-  _globals['_CONFIRMAPPOINTMENTREQUEST']._serialized_start=1202
-  _globals['_CONFIRMAPPOINTMENTREQUEST']._serialized_end=1275
-  _globals['_CANCELAPPOINTMENTREQUEST']._serialized_start=1277
-  _globals['_CANCELAPPOINTMENTREQUEST']._serialized_end=1349
-  _globals['_GETAPPOINTMENTREQUEST']._serialized_start=1351
-  _globals['_GETAPPOINTMENTREQUEST']._serialized_end=1394
-  _globals['_LISTAPPOINTMENTSREQUEST']._serialized_start=1396
-  _globals['_LISTAPPOINTMENTSREQUEST']._serialized_end=1494
-  _globals['_LISTAPPOINTMENTSRESPONSE']._serialized_start=1496
-  _globals['_LISTAPPOINTMENTSRESPONSE']._serialized_end=1606
-  _globals['_RESOLVEREVIEWREQUEST']._serialized_start=1608
-  _globals['_RESOLVEREVIEWREQUEST']._serialized_end=1720
-  _globals['_APPOINTMENTSERVICE']._serialized_start=2261
-  _globals['_APPOINTMENTSERVICE']._serialized_end=3197
+  _globals['_APPOINTMENT']._serialized_end=1082
+  _globals['_REBOOKINGOFFER']._serialized_start=1085
+  _globals['_REBOOKINGOFFER']._serialized_end=1633
+  _globals['_RESERVEAPPOINTMENTREQUEST']._serialized_start=1636
+  _globals['_RESERVEAPPOINTMENTREQUEST']._serialized_end=1782
+  _globals['_CONFIRMAPPOINTMENTREQUEST']._serialized_start=1784
+  _globals['_CONFIRMAPPOINTMENTREQUEST']._serialized_end=1857
+  _globals['_CANCELAPPOINTMENTREQUEST']._serialized_start=1859
+  _globals['_CANCELAPPOINTMENTREQUEST']._serialized_end=1931
+  _globals['_GETAPPOINTMENTREQUEST']._serialized_start=1933
+  _globals['_GETAPPOINTMENTREQUEST']._serialized_end=1976
+  _globals['_LISTAPPOINTMENTSREQUEST']._serialized_start=1978
+  _globals['_LISTAPPOINTMENTSREQUEST']._serialized_end=2076
+  _globals['_LISTAPPOINTMENTSRESPONSE']._serialized_start=2078
+  _globals['_LISTAPPOINTMENTSRESPONSE']._serialized_end=2188
+  _globals['_RESOLVEREVIEWREQUEST']._serialized_start=2190
+  _globals['_RESOLVEREVIEWREQUEST']._serialized_end=2302
+  _globals['_CANCELSLOTAPPOINTMENTSREQUEST']._serialized_start=2304
+  _globals['_CANCELSLOTAPPOINTMENTSREQUEST']._serialized_end=2430
+  _globals['_CANCELFORDOSESHORTFALLREQUEST']._serialized_start=2433
+  _globals['_CANCELFORDOSESHORTFALLREQUEST']._serialized_end=2576
+  _globals['_CANCELAPPOINTMENTSRESPONSE']._serialized_start=2578
+  _globals['_CANCELAPPOINTMENTSRESPONSE']._serialized_end=2654
+  _globals['_GETREBOOKINGOFFERREQUEST']._serialized_start=2656
+  _globals['_GETREBOOKINGOFFERREQUEST']._serialized_end=2702
+  _globals['_ACCEPTREBOOKINGOFFERREQUEST']._serialized_start=2704
+  _globals['_ACCEPTREBOOKINGOFFERREQUEST']._serialized_end=2779
+  _globals['_DECLINEREBOOKINGOFFERREQUEST']._serialized_start=2781
+  _globals['_DECLINEREBOOKINGOFFERREQUEST']._serialized_end=2857
+  _globals['_APPOINTMENTSERVICE']._serialized_start=3599
+  _globals['_APPOINTMENTSERVICE']._serialized_end=5324
 # @@protoc_insertion_point(module_scope)

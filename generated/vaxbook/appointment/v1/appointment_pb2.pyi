@@ -33,6 +33,14 @@ class AppointmentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     APPOINTMENT_STATE_ADMINISTERED: _ClassVar[AppointmentState]
     APPOINTMENT_STATE_NO_SHOW: _ClassVar[AppointmentState]
     APPOINTMENT_STATE_CLINIC_CANCELLED: _ClassVar[AppointmentState]
+
+class RebookingOfferState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REBOOKING_OFFER_STATE_UNSPECIFIED: _ClassVar[RebookingOfferState]
+    REBOOKING_OFFER_STATE_OPEN: _ClassVar[RebookingOfferState]
+    REBOOKING_OFFER_STATE_ACCEPTED: _ClassVar[RebookingOfferState]
+    REBOOKING_OFFER_STATE_DECLINED: _ClassVar[RebookingOfferState]
+    REBOOKING_OFFER_STATE_LAPSED: _ClassVar[RebookingOfferState]
 ELIGIBILITY_STATE_UNSPECIFIED: EligibilityState
 ELIGIBILITY_STATE_CHECKING: EligibilityState
 ELIGIBILITY_STATE_PASSED: EligibilityState
@@ -48,6 +56,11 @@ APPOINTMENT_STATE_REJECTED: AppointmentState
 APPOINTMENT_STATE_ADMINISTERED: AppointmentState
 APPOINTMENT_STATE_NO_SHOW: AppointmentState
 APPOINTMENT_STATE_CLINIC_CANCELLED: AppointmentState
+REBOOKING_OFFER_STATE_UNSPECIFIED: RebookingOfferState
+REBOOKING_OFFER_STATE_OPEN: RebookingOfferState
+REBOOKING_OFFER_STATE_ACCEPTED: RebookingOfferState
+REBOOKING_OFFER_STATE_DECLINED: RebookingOfferState
+REBOOKING_OFFER_STATE_LAPSED: RebookingOfferState
 
 class Reason(_message.Message):
     __slots__ = ("code", "message")
@@ -58,7 +71,7 @@ class Reason(_message.Message):
     def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class Appointment(_message.Message):
-    __slots__ = ("name", "citizen", "slot", "vaccine", "dose_number", "state", "hold_expire_time", "slot_start_time", "slot_end_time", "create_time", "update_time", "end_reason", "eligibility", "reasons", "review_required", "rules_version", "next_eligibility_check_time")
+    __slots__ = ("name", "citizen", "slot", "vaccine", "dose_number", "state", "hold_expire_time", "slot_start_time", "slot_end_time", "create_time", "update_time", "end_reason", "eligibility", "reasons", "review_required", "rules_version", "next_eligibility_check_time", "rebooking_offer")
     NAME_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_FIELD_NUMBER: _ClassVar[int]
     SLOT_FIELD_NUMBER: _ClassVar[int]
@@ -76,6 +89,7 @@ class Appointment(_message.Message):
     REVIEW_REQUIRED_FIELD_NUMBER: _ClassVar[int]
     RULES_VERSION_FIELD_NUMBER: _ClassVar[int]
     NEXT_ELIGIBILITY_CHECK_TIME_FIELD_NUMBER: _ClassVar[int]
+    REBOOKING_OFFER_FIELD_NUMBER: _ClassVar[int]
     name: str
     citizen: str
     slot: str
@@ -93,7 +107,34 @@ class Appointment(_message.Message):
     review_required: bool
     rules_version: str
     next_eligibility_check_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., citizen: _Optional[str] = ..., slot: _Optional[str] = ..., vaccine: _Optional[str] = ..., dose_number: _Optional[int] = ..., state: _Optional[_Union[AppointmentState, str]] = ..., hold_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., slot_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., slot_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_reason: _Optional[str] = ..., eligibility: _Optional[_Union[EligibilityState, str]] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., review_required: _Optional[bool] = ..., rules_version: _Optional[str] = ..., next_eligibility_check_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    rebooking_offer: str
+    def __init__(self, name: _Optional[str] = ..., citizen: _Optional[str] = ..., slot: _Optional[str] = ..., vaccine: _Optional[str] = ..., dose_number: _Optional[int] = ..., state: _Optional[_Union[AppointmentState, str]] = ..., hold_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., slot_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., slot_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_reason: _Optional[str] = ..., eligibility: _Optional[_Union[EligibilityState, str]] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., review_required: _Optional[bool] = ..., rules_version: _Optional[str] = ..., next_eligibility_check_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rebooking_offer: _Optional[str] = ...) -> None: ...
+
+class RebookingOffer(_message.Message):
+    __slots__ = ("name", "citizen", "slot", "vaccine", "dose_number", "slot_start_time", "slot_end_time", "state", "expire_time", "new_appointment", "create_time")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CITIZEN_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    VACCINE_FIELD_NUMBER: _ClassVar[int]
+    DOSE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    SLOT_START_TIME_FIELD_NUMBER: _ClassVar[int]
+    SLOT_END_TIME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    NEW_APPOINTMENT_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    citizen: str
+    slot: str
+    vaccine: str
+    dose_number: int
+    slot_start_time: _timestamp_pb2.Timestamp
+    slot_end_time: _timestamp_pb2.Timestamp
+    state: RebookingOfferState
+    expire_time: _timestamp_pb2.Timestamp
+    new_appointment: str
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., citizen: _Optional[str] = ..., slot: _Optional[str] = ..., vaccine: _Optional[str] = ..., dose_number: _Optional[int] = ..., slot_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., slot_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[RebookingOfferState, str]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., new_appointment: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ReserveAppointmentRequest(_message.Message):
     __slots__ = ("citizen", "slot", "vaccine", "dose_number", "request_id")
@@ -160,3 +201,59 @@ class ResolveReviewRequest(_message.Message):
     note: str
     request_id: str
     def __init__(self, name: _Optional[str] = ..., approved: _Optional[bool] = ..., note: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class CancelSlotAppointmentsRequest(_message.Message):
+    __slots__ = ("slot", "note", "validate_only", "request_id")
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    slot: str
+    note: str
+    validate_only: bool
+    request_id: str
+    def __init__(self, slot: _Optional[str] = ..., note: _Optional[str] = ..., validate_only: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class CancelForDoseShortfallRequest(_message.Message):
+    __slots__ = ("clinic", "vaccine", "doses", "note", "request_id")
+    CLINIC_FIELD_NUMBER: _ClassVar[int]
+    VACCINE_FIELD_NUMBER: _ClassVar[int]
+    DOSES_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    clinic: str
+    vaccine: str
+    doses: int
+    note: str
+    request_id: str
+    def __init__(self, clinic: _Optional[str] = ..., vaccine: _Optional[str] = ..., doses: _Optional[int] = ..., note: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class CancelAppointmentsResponse(_message.Message):
+    __slots__ = ("appointments", "rebooking_offers")
+    APPOINTMENTS_FIELD_NUMBER: _ClassVar[int]
+    REBOOKING_OFFERS_FIELD_NUMBER: _ClassVar[int]
+    appointments: _containers.RepeatedScalarFieldContainer[str]
+    rebooking_offers: int
+    def __init__(self, appointments: _Optional[_Iterable[str]] = ..., rebooking_offers: _Optional[int] = ...) -> None: ...
+
+class GetRebookingOfferRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class AcceptRebookingOfferRequest(_message.Message):
+    __slots__ = ("name", "request_id")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    request_id: str
+    def __init__(self, name: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class DeclineRebookingOfferRequest(_message.Message):
+    __slots__ = ("name", "request_id")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    request_id: str
+    def __init__(self, name: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...

@@ -65,6 +65,31 @@ class AppointmentServiceStub:
                 request_serializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.ResolveReviewRequest.SerializeToString,
                 response_deserializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.Appointment.FromString,
                 _registered_method=True)
+        self.CancelSlotAppointments = channel.unary_unary(
+                '/vaxbook.appointment.v1.AppointmentService/CancelSlotAppointments',
+                request_serializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.CancelSlotAppointmentsRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.CancelAppointmentsResponse.FromString,
+                _registered_method=True)
+        self.CancelForDoseShortfall = channel.unary_unary(
+                '/vaxbook.appointment.v1.AppointmentService/CancelForDoseShortfall',
+                request_serializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.CancelForDoseShortfallRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.CancelAppointmentsResponse.FromString,
+                _registered_method=True)
+        self.GetRebookingOffer = channel.unary_unary(
+                '/vaxbook.appointment.v1.AppointmentService/GetRebookingOffer',
+                request_serializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.GetRebookingOfferRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.RebookingOffer.FromString,
+                _registered_method=True)
+        self.AcceptRebookingOffer = channel.unary_unary(
+                '/vaxbook.appointment.v1.AppointmentService/AcceptRebookingOffer',
+                request_serializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.AcceptRebookingOfferRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.RebookingOffer.FromString,
+                _registered_method=True)
+        self.DeclineRebookingOffer = channel.unary_unary(
+                '/vaxbook.appointment.v1.AppointmentService/DeclineRebookingOffer',
+                request_serializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.DeclineRebookingOfferRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.RebookingOffer.FromString,
+                _registered_method=True)
 
 
 class AppointmentServiceServicer:
@@ -121,6 +146,49 @@ class AppointmentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CancelSlotAppointments(self, request, context):
+        """Cancels every live appointment in a slot the clinic cancelled: each
+        becomes CLINIC_CANCELLED (reason `SLOT_CANCELLED`), its seat and dose go
+        back, and its citizen gets a rebooking offer when a suitable seat is free.
+        Called by the clinic service once the slot takes no new holds; calling
+        again cancels only what is still live.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelForDoseShortfall(self, request, context):
+        """Cancels the latest-booked confirmed appointments for a vaccine at a
+        clinic until no more remain than `doses`: each becomes CLINIC_CANCELLED
+        (reason `DOSE_SHORTFALL`) with a rebooking offer, as for a cancelled
+        slot. Called by the clinic service; calling again cancels nothing more.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRebookingOffer(self, request, context):
+        """Returns the rebooking offer made for an appointment the clinic cancelled.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcceptRebookingOffer(self, request, context):
+        """Takes the offered seat: a new appointment, CONFIRMED on the offered slot.
+        Accepting an accepted offer returns it unchanged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeclineRebookingOffer(self, request, context):
+        """Turns the offer down; the held seat goes back to the public at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AppointmentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -153,6 +221,31 @@ def add_AppointmentServiceServicer_to_server(servicer, server):
                     servicer.ResolveReview,
                     request_deserializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.ResolveReviewRequest.FromString,
                     response_serializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.Appointment.SerializeToString,
+            ),
+            'CancelSlotAppointments': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelSlotAppointments,
+                    request_deserializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.CancelSlotAppointmentsRequest.FromString,
+                    response_serializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.CancelAppointmentsResponse.SerializeToString,
+            ),
+            'CancelForDoseShortfall': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelForDoseShortfall,
+                    request_deserializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.CancelForDoseShortfallRequest.FromString,
+                    response_serializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.CancelAppointmentsResponse.SerializeToString,
+            ),
+            'GetRebookingOffer': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRebookingOffer,
+                    request_deserializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.GetRebookingOfferRequest.FromString,
+                    response_serializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.RebookingOffer.SerializeToString,
+            ),
+            'AcceptRebookingOffer': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcceptRebookingOffer,
+                    request_deserializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.AcceptRebookingOfferRequest.FromString,
+                    response_serializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.RebookingOffer.SerializeToString,
+            ),
+            'DeclineRebookingOffer': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeclineRebookingOffer,
+                    request_deserializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.DeclineRebookingOfferRequest.FromString,
+                    response_serializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.RebookingOffer.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -318,6 +411,141 @@ class AppointmentService:
             '/vaxbook.appointment.v1.AppointmentService/ResolveReview',
             vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.ResolveReviewRequest.SerializeToString,
             vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.Appointment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelSlotAppointments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.appointment.v1.AppointmentService/CancelSlotAppointments',
+            vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.CancelSlotAppointmentsRequest.SerializeToString,
+            vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.CancelAppointmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelForDoseShortfall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.appointment.v1.AppointmentService/CancelForDoseShortfall',
+            vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.CancelForDoseShortfallRequest.SerializeToString,
+            vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.CancelAppointmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRebookingOffer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.appointment.v1.AppointmentService/GetRebookingOffer',
+            vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.GetRebookingOfferRequest.SerializeToString,
+            vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.RebookingOffer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcceptRebookingOffer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.appointment.v1.AppointmentService/AcceptRebookingOffer',
+            vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.AcceptRebookingOfferRequest.SerializeToString,
+            vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.RebookingOffer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeclineRebookingOffer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.appointment.v1.AppointmentService/DeclineRebookingOffer',
+            vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.DeclineRebookingOfferRequest.SerializeToString,
+            vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.RebookingOffer.FromString,
             options,
             channel_credentials,
             insecure,

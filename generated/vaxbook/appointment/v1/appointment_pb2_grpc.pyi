@@ -57,6 +57,27 @@ class AppointmentServiceStub:
     the eligibility service; applying the same decision again returns the
     appointment unchanged.
     """
+    CancelSlotAppointments: _grpc.UnaryUnaryMultiCallable[_appointment_pb2.CancelSlotAppointmentsRequest, _appointment_pb2.CancelAppointmentsResponse]
+    """Cancels every live appointment in a slot the clinic cancelled: each
+    becomes CLINIC_CANCELLED (reason `SLOT_CANCELLED`), its seat and dose go
+    back, and its citizen gets a rebooking offer when a suitable seat is free.
+    Called by the clinic service once the slot takes no new holds; calling
+    again cancels only what is still live.
+    """
+    CancelForDoseShortfall: _grpc.UnaryUnaryMultiCallable[_appointment_pb2.CancelForDoseShortfallRequest, _appointment_pb2.CancelAppointmentsResponse]
+    """Cancels the latest-booked confirmed appointments for a vaccine at a
+    clinic until no more remain than `doses`: each becomes CLINIC_CANCELLED
+    (reason `DOSE_SHORTFALL`) with a rebooking offer, as for a cancelled
+    slot. Called by the clinic service; calling again cancels nothing more.
+    """
+    GetRebookingOffer: _grpc.UnaryUnaryMultiCallable[_appointment_pb2.GetRebookingOfferRequest, _appointment_pb2.RebookingOffer]
+    """Returns the rebooking offer made for an appointment the clinic cancelled."""
+    AcceptRebookingOffer: _grpc.UnaryUnaryMultiCallable[_appointment_pb2.AcceptRebookingOfferRequest, _appointment_pb2.RebookingOffer]
+    """Takes the offered seat: a new appointment, CONFIRMED on the offered slot.
+    Accepting an accepted offer returns it unchanged.
+    """
+    DeclineRebookingOffer: _grpc.UnaryUnaryMultiCallable[_appointment_pb2.DeclineRebookingOfferRequest, _appointment_pb2.RebookingOffer]
+    """Turns the offer down; the held seat goes back to the public at once."""
 
 @_typing.type_check_only
 class AppointmentServiceAsyncStub(AppointmentServiceStub):
@@ -87,6 +108,27 @@ class AppointmentServiceAsyncStub(AppointmentServiceStub):
     the eligibility service; applying the same decision again returns the
     appointment unchanged.
     """
+    CancelSlotAppointments: _aio.UnaryUnaryMultiCallable[_appointment_pb2.CancelSlotAppointmentsRequest, _appointment_pb2.CancelAppointmentsResponse]  # type: ignore[assignment]
+    """Cancels every live appointment in a slot the clinic cancelled: each
+    becomes CLINIC_CANCELLED (reason `SLOT_CANCELLED`), its seat and dose go
+    back, and its citizen gets a rebooking offer when a suitable seat is free.
+    Called by the clinic service once the slot takes no new holds; calling
+    again cancels only what is still live.
+    """
+    CancelForDoseShortfall: _aio.UnaryUnaryMultiCallable[_appointment_pb2.CancelForDoseShortfallRequest, _appointment_pb2.CancelAppointmentsResponse]  # type: ignore[assignment]
+    """Cancels the latest-booked confirmed appointments for a vaccine at a
+    clinic until no more remain than `doses`: each becomes CLINIC_CANCELLED
+    (reason `DOSE_SHORTFALL`) with a rebooking offer, as for a cancelled
+    slot. Called by the clinic service; calling again cancels nothing more.
+    """
+    GetRebookingOffer: _aio.UnaryUnaryMultiCallable[_appointment_pb2.GetRebookingOfferRequest, _appointment_pb2.RebookingOffer]  # type: ignore[assignment]
+    """Returns the rebooking offer made for an appointment the clinic cancelled."""
+    AcceptRebookingOffer: _aio.UnaryUnaryMultiCallable[_appointment_pb2.AcceptRebookingOfferRequest, _appointment_pb2.RebookingOffer]  # type: ignore[assignment]
+    """Takes the offered seat: a new appointment, CONFIRMED on the offered slot.
+    Accepting an accepted offer returns it unchanged.
+    """
+    DeclineRebookingOffer: _aio.UnaryUnaryMultiCallable[_appointment_pb2.DeclineRebookingOfferRequest, _appointment_pb2.RebookingOffer]  # type: ignore[assignment]
+    """Turns the offer down; the held seat goes back to the public at once."""
 
 class AppointmentServiceServicer(metaclass=_abc_1.ABCMeta):
     """The appointment state machine: reserve a seat and a dose, confirm, cancel."""
@@ -150,5 +192,56 @@ class AppointmentServiceServicer(metaclass=_abc_1.ABCMeta):
         the eligibility service; applying the same decision again returns the
         appointment unchanged.
         """
+
+    @_abc_1.abstractmethod
+    def CancelSlotAppointments(
+        self,
+        request: _appointment_pb2.CancelSlotAppointmentsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_appointment_pb2.CancelAppointmentsResponse, _abc.Awaitable[_appointment_pb2.CancelAppointmentsResponse]]:
+        """Cancels every live appointment in a slot the clinic cancelled: each
+        becomes CLINIC_CANCELLED (reason `SLOT_CANCELLED`), its seat and dose go
+        back, and its citizen gets a rebooking offer when a suitable seat is free.
+        Called by the clinic service once the slot takes no new holds; calling
+        again cancels only what is still live.
+        """
+
+    @_abc_1.abstractmethod
+    def CancelForDoseShortfall(
+        self,
+        request: _appointment_pb2.CancelForDoseShortfallRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_appointment_pb2.CancelAppointmentsResponse, _abc.Awaitable[_appointment_pb2.CancelAppointmentsResponse]]:
+        """Cancels the latest-booked confirmed appointments for a vaccine at a
+        clinic until no more remain than `doses`: each becomes CLINIC_CANCELLED
+        (reason `DOSE_SHORTFALL`) with a rebooking offer, as for a cancelled
+        slot. Called by the clinic service; calling again cancels nothing more.
+        """
+
+    @_abc_1.abstractmethod
+    def GetRebookingOffer(
+        self,
+        request: _appointment_pb2.GetRebookingOfferRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_appointment_pb2.RebookingOffer, _abc.Awaitable[_appointment_pb2.RebookingOffer]]:
+        """Returns the rebooking offer made for an appointment the clinic cancelled."""
+
+    @_abc_1.abstractmethod
+    def AcceptRebookingOffer(
+        self,
+        request: _appointment_pb2.AcceptRebookingOfferRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_appointment_pb2.RebookingOffer, _abc.Awaitable[_appointment_pb2.RebookingOffer]]:
+        """Takes the offered seat: a new appointment, CONFIRMED on the offered slot.
+        Accepting an accepted offer returns it unchanged.
+        """
+
+    @_abc_1.abstractmethod
+    def DeclineRebookingOffer(
+        self,
+        request: _appointment_pb2.DeclineRebookingOfferRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_appointment_pb2.RebookingOffer, _abc.Awaitable[_appointment_pb2.RebookingOffer]]:
+        """Turns the offer down; the held seat goes back to the public at once."""
 
 def add_AppointmentServiceServicer_to_server(servicer: AppointmentServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -28,7 +28,7 @@ from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1evaxbook/clinic/v1/clinic.proto\x12\x11vaxbook.clinic.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe3\x01\n\x06\x43linic\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06region\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07\x61\x64\x64ress\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08vaccines\x18\x05 \x03(\tB\x04\xe2\x41\x01\x02\x12\x35\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03:-\xea\x41*\n\x16vaxbook.example/Clinic\x12\x10\x63linics/{clinic}\"\x84\x02\n\x04Slot\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x34\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12\x32\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x63\x61pacity\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x14\n\x06region\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08vaccines\x18\x06 \x03(\tB\x04\xe2\x41\x01\x03:8\xea\x41\x35\n\x14vaxbook.example/Slot\x12\x1d\x63linics/{clinic}/slots/{slot}\"`\n\x13\x43reateClinicRequest\x12/\n\x06\x63linic\x18\x01 \x01(\x0b\x32\x19.vaxbook.clinic.v1.ClinicB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"&\n\x10GetClinicRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"t\n\x12ListClinicsRequest\x12\x14\n\x06region\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01\x12\x15\n\x07vaccine\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"Z\n\x13ListClinicsResponse\x12*\n\x07\x63linics\x18\x01 \x03(\x0b\x32\x19.vaxbook.clinic.v1.Clinic\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"p\n\x11\x43reateSlotRequest\x12\x14\n\x06parent\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12+\n\x04slot\x18\x02 \x01(\x0b\x32\x17.vaxbook.clinic.v1.SlotB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"$\n\x0eGetSlotRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x9c\x01\n\x10ListSlotsRequest\x12\x14\n\x06parent\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06region\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x15\n\x07vaccine\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x12\n\x04\x64\x61te\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x06 \x01(\tB\x04\xe2\x41\x01\x01\"T\n\x11ListSlotsResponse\x12&\n\x05slots\x18\x01 \x03(\x0b\x32\x17.vaxbook.clinic.v1.Slot\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"a\n\x19UpdateSlotCapacityRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x63\x61pacity\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x32\xd5\x05\n\rClinicService\x12Q\n\x0c\x43reateClinic\x12&.vaxbook.clinic.v1.CreateClinicRequest\x1a\x19.vaxbook.clinic.v1.Clinic\x12i\n\tGetClinic\x12#.vaxbook.clinic.v1.GetClinicRequest\x1a\x19.vaxbook.clinic.v1.Clinic\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/{name=clinics/*}\x12q\n\x0bListClinics\x12%.vaxbook.clinic.v1.ListClinicsRequest\x1a&.vaxbook.clinic.v1.ListClinicsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\x0b/v1/clinics\x12K\n\nCreateSlot\x12$.vaxbook.clinic.v1.CreateSlotRequest\x1a\x17.vaxbook.clinic.v1.Slot\x12k\n\x07GetSlot\x12!.vaxbook.clinic.v1.GetSlotRequest\x1a\x17.vaxbook.clinic.v1.Slot\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/{name=clinics/*/slots/*}\x12|\n\tListSlots\x12#.vaxbook.clinic.v1.ListSlotsRequest\x1a$.vaxbook.clinic.v1.ListSlotsResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/{parent=clinics/*}/slots\x12[\n\x12UpdateSlotCapacity\x12,.vaxbook.clinic.v1.UpdateSlotCapacityRequest\x1a\x17.vaxbook.clinic.v1.Slotb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1evaxbook/clinic/v1/clinic.proto\x12\x11vaxbook.clinic.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe3\x01\n\x06\x43linic\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06region\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07\x61\x64\x64ress\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08vaccines\x18\x05 \x03(\tB\x04\xe2\x41\x01\x02\x12\x35\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03:-\xea\x41*\n\x16vaxbook.example/Clinic\x12\x10\x63linics/{clinic}\"\x8b\x03\n\x04Slot\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x34\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12\x32\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x63\x61pacity\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x14\n\x06region\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08vaccines\x18\x06 \x03(\tB\x04\xe2\x41\x01\x03\x12\x31\n\x05state\x18\x07 \x01(\x0e\x32\x1c.vaxbook.clinic.v1.SlotStateB\x04\xe2\x41\x01\x03\x12\x1b\n\rcancel_reason\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63\x61ncel_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03:8\xea\x41\x35\n\x14vaxbook.example/Slot\x12\x1d\x63linics/{clinic}/slots/{slot}\"`\n\x13\x43reateClinicRequest\x12/\n\x06\x63linic\x18\x01 \x01(\x0b\x32\x19.vaxbook.clinic.v1.ClinicB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"&\n\x10GetClinicRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"t\n\x12ListClinicsRequest\x12\x14\n\x06region\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01\x12\x15\n\x07vaccine\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"Z\n\x13ListClinicsResponse\x12*\n\x07\x63linics\x18\x01 \x03(\x0b\x32\x19.vaxbook.clinic.v1.Clinic\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"p\n\x11\x43reateSlotRequest\x12\x14\n\x06parent\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12+\n\x04slot\x18\x02 \x01(\x0b\x32\x17.vaxbook.clinic.v1.SlotB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"$\n\x0eGetSlotRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\xb2\x02\n\x10ListSlotsRequest\x12\x14\n\x06parent\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06region\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x15\n\x07vaccine\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x12\n\x04\x64\x61te\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x06 \x01(\tB\x04\xe2\x41\x01\x01\x12\x39\n\x0fstart_time_from\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x12;\n\x11start_time_before\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x12\x1c\n\x0eshow_cancelled\x18\t \x01(\x08\x42\x04\xe2\x41\x01\x01\"T\n\x11ListSlotsResponse\x12&\n\x05slots\x18\x01 \x03(\x0b\x32\x17.vaxbook.clinic.v1.Slot\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"a\n\x19UpdateSlotCapacityRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08\x63\x61pacity\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"t\n\x11\x43\x61ncelSlotRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\rvalidate_only\x18\x03 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x18\n\nrequest_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\"\x90\x01\n\x17\x42\x61tchCancelSlotsRequest\x12\x14\n\x06parent\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04\x64\x61te\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06reason\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\rvalidate_only\x18\x04 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x18\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\"v\n\x13\x43\x61ncelSlotsResponse\x12&\n\x05slots\x18\x01 \x03(\x0b\x32\x17.vaxbook.clinic.v1.Slot\x12\x1d\n\x15\x61\x66\x66\x65\x63ted_appointments\x18\x02 \x01(\x05\x12\x18\n\x10rebooking_offers\x18\x03 \x01(\x05\"\x8a\x01\n\x16\x41\x64justDoseStockRequest\x12\x14\n\x06\x63linic\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07vaccine\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x64\x65lta\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x14\n\x06reason\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\"\x8c\x01\n\x17\x41\x64justDoseStockResponse\x12\x11\n\told_doses\x18\x01 \x01(\x05\x12\x11\n\tnew_doses\x18\x02 \x01(\x05\x12\x11\n\tshortfall\x18\x03 \x01(\x05\x12\x1e\n\x16\x63\x61ncelled_appointments\x18\x04 \x03(\t\x12\x18\n\x10rebooking_offers\x18\x05 \x01(\x05*V\n\tSlotState\x12\x1a\n\x16SLOT_STATE_UNSPECIFIED\x10\x00\x12\x13\n\x0fSLOT_STATE_OPEN\x10\x01\x12\x18\n\x14SLOT_STATE_CANCELLED\x10\x02\x32\x9e\t\n\rClinicService\x12Q\n\x0c\x43reateClinic\x12&.vaxbook.clinic.v1.CreateClinicRequest\x1a\x19.vaxbook.clinic.v1.Clinic\x12i\n\tGetClinic\x12#.vaxbook.clinic.v1.GetClinicRequest\x1a\x19.vaxbook.clinic.v1.Clinic\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/{name=clinics/*}\x12q\n\x0bListClinics\x12%.vaxbook.clinic.v1.ListClinicsRequest\x1a&.vaxbook.clinic.v1.ListClinicsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\x0b/v1/clinics\x12K\n\nCreateSlot\x12$.vaxbook.clinic.v1.CreateSlotRequest\x1a\x17.vaxbook.clinic.v1.Slot\x12k\n\x07GetSlot\x12!.vaxbook.clinic.v1.GetSlotRequest\x1a\x17.vaxbook.clinic.v1.Slot\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/{name=clinics/*/slots/*}\x12|\n\tListSlots\x12#.vaxbook.clinic.v1.ListSlotsRequest\x1a$.vaxbook.clinic.v1.ListSlotsResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/{parent=clinics/*}/slots\x12[\n\x12UpdateSlotCapacity\x12,.vaxbook.clinic.v1.UpdateSlotCapacityRequest\x1a\x17.vaxbook.clinic.v1.Slot\x12\x8a\x01\n\nCancelSlot\x12$.vaxbook.clinic.v1.CancelSlotRequest\x1a&.vaxbook.clinic.v1.CancelSlotsResponse\".\x82\xd3\xe4\x93\x02(\"#/v1/{name=clinics/*/slots/*}:cancel:\x01*\x12\x9b\x01\n\x10\x42\x61tchCancelSlots\x12*.vaxbook.clinic.v1.BatchCancelSlotsRequest\x1a&.vaxbook.clinic.v1.CancelSlotsResponse\"3\x82\xd3\xe4\x93\x02-\"(/v1/{parent=clinics/*}/slots:batchCancel:\x01*\x12\x9b\x01\n\x0f\x41\x64justDoseStock\x12).vaxbook.clinic.v1.AdjustDoseStockRequest\x1a*.vaxbook.clinic.v1.AdjustDoseStockResponse\"1\x82\xd3\xe4\x93\x02+\"&/v1/{clinic=clinics/*}:adjustDoseStock:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -61,6 +61,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SLOT'].fields_by_name['region']._serialized_options = b'\342A\001\003'
   _globals['_SLOT'].fields_by_name['vaccines']._loaded_options = None
   _globals['_SLOT'].fields_by_name['vaccines']._serialized_options = b'\342A\001\003'
+  _globals['_SLOT'].fields_by_name['state']._loaded_options = None
+  _globals['_SLOT'].fields_by_name['state']._serialized_options = b'\342A\001\003'
+  _globals['_SLOT'].fields_by_name['cancel_reason']._loaded_options = None
+  _globals['_SLOT'].fields_by_name['cancel_reason']._serialized_options = b'\342A\001\003'
+  _globals['_SLOT'].fields_by_name['cancel_time']._loaded_options = None
+  _globals['_SLOT'].fields_by_name['cancel_time']._serialized_options = b'\342A\001\003'
   _globals['_SLOT']._loaded_options = None
   _globals['_SLOT']._serialized_options = b'\352A5\n\024vaxbook.example/Slot\022\035clinics/{clinic}/slots/{slot}'
   _globals['_CREATECLINICREQUEST'].fields_by_name['clinic']._loaded_options = None
@@ -97,12 +103,46 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTSLOTSREQUEST'].fields_by_name['page_size']._serialized_options = b'\342A\001\001'
   _globals['_LISTSLOTSREQUEST'].fields_by_name['page_token']._loaded_options = None
   _globals['_LISTSLOTSREQUEST'].fields_by_name['page_token']._serialized_options = b'\342A\001\001'
+  _globals['_LISTSLOTSREQUEST'].fields_by_name['start_time_from']._loaded_options = None
+  _globals['_LISTSLOTSREQUEST'].fields_by_name['start_time_from']._serialized_options = b'\342A\001\001'
+  _globals['_LISTSLOTSREQUEST'].fields_by_name['start_time_before']._loaded_options = None
+  _globals['_LISTSLOTSREQUEST'].fields_by_name['start_time_before']._serialized_options = b'\342A\001\001'
+  _globals['_LISTSLOTSREQUEST'].fields_by_name['show_cancelled']._loaded_options = None
+  _globals['_LISTSLOTSREQUEST'].fields_by_name['show_cancelled']._serialized_options = b'\342A\001\001'
   _globals['_UPDATESLOTCAPACITYREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_UPDATESLOTCAPACITYREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
   _globals['_UPDATESLOTCAPACITYREQUEST'].fields_by_name['capacity']._loaded_options = None
   _globals['_UPDATESLOTCAPACITYREQUEST'].fields_by_name['capacity']._serialized_options = b'\342A\001\002'
   _globals['_UPDATESLOTCAPACITYREQUEST'].fields_by_name['request_id']._loaded_options = None
   _globals['_UPDATESLOTCAPACITYREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\002'
+  _globals['_CANCELSLOTREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_CANCELSLOTREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_CANCELSLOTREQUEST'].fields_by_name['reason']._loaded_options = None
+  _globals['_CANCELSLOTREQUEST'].fields_by_name['reason']._serialized_options = b'\342A\001\002'
+  _globals['_CANCELSLOTREQUEST'].fields_by_name['validate_only']._loaded_options = None
+  _globals['_CANCELSLOTREQUEST'].fields_by_name['validate_only']._serialized_options = b'\342A\001\001'
+  _globals['_CANCELSLOTREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_CANCELSLOTREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\002'
+  _globals['_BATCHCANCELSLOTSREQUEST'].fields_by_name['parent']._loaded_options = None
+  _globals['_BATCHCANCELSLOTSREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002'
+  _globals['_BATCHCANCELSLOTSREQUEST'].fields_by_name['date']._loaded_options = None
+  _globals['_BATCHCANCELSLOTSREQUEST'].fields_by_name['date']._serialized_options = b'\342A\001\002'
+  _globals['_BATCHCANCELSLOTSREQUEST'].fields_by_name['reason']._loaded_options = None
+  _globals['_BATCHCANCELSLOTSREQUEST'].fields_by_name['reason']._serialized_options = b'\342A\001\002'
+  _globals['_BATCHCANCELSLOTSREQUEST'].fields_by_name['validate_only']._loaded_options = None
+  _globals['_BATCHCANCELSLOTSREQUEST'].fields_by_name['validate_only']._serialized_options = b'\342A\001\001'
+  _globals['_BATCHCANCELSLOTSREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_BATCHCANCELSLOTSREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\002'
+  _globals['_ADJUSTDOSESTOCKREQUEST'].fields_by_name['clinic']._loaded_options = None
+  _globals['_ADJUSTDOSESTOCKREQUEST'].fields_by_name['clinic']._serialized_options = b'\342A\001\002'
+  _globals['_ADJUSTDOSESTOCKREQUEST'].fields_by_name['vaccine']._loaded_options = None
+  _globals['_ADJUSTDOSESTOCKREQUEST'].fields_by_name['vaccine']._serialized_options = b'\342A\001\002'
+  _globals['_ADJUSTDOSESTOCKREQUEST'].fields_by_name['delta']._loaded_options = None
+  _globals['_ADJUSTDOSESTOCKREQUEST'].fields_by_name['delta']._serialized_options = b'\342A\001\002'
+  _globals['_ADJUSTDOSESTOCKREQUEST'].fields_by_name['reason']._loaded_options = None
+  _globals['_ADJUSTDOSESTOCKREQUEST'].fields_by_name['reason']._serialized_options = b'\342A\001\002'
+  _globals['_ADJUSTDOSESTOCKREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_ADJUSTDOSESTOCKREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\002'
   _globals['_CLINICSERVICE'].methods_by_name['GetClinic']._loaded_options = None
   _globals['_CLINICSERVICE'].methods_by_name['GetClinic']._serialized_options = b'\202\323\344\223\002\026\022\024/v1/{name=clinics/*}'
   _globals['_CLINICSERVICE'].methods_by_name['ListClinics']._loaded_options = None
@@ -111,28 +151,46 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CLINICSERVICE'].methods_by_name['GetSlot']._serialized_options = b'\202\323\344\223\002\036\022\034/v1/{name=clinics/*/slots/*}'
   _globals['_CLINICSERVICE'].methods_by_name['ListSlots']._loaded_options = None
   _globals['_CLINICSERVICE'].methods_by_name['ListSlots']._serialized_options = b'\202\323\344\223\002\036\022\034/v1/{parent=clinics/*}/slots'
+  _globals['_CLINICSERVICE'].methods_by_name['CancelSlot']._loaded_options = None
+  _globals['_CLINICSERVICE'].methods_by_name['CancelSlot']._serialized_options = b'\202\323\344\223\002(\"#/v1/{name=clinics/*/slots/*}:cancel:\001*'
+  _globals['_CLINICSERVICE'].methods_by_name['BatchCancelSlots']._loaded_options = None
+  _globals['_CLINICSERVICE'].methods_by_name['BatchCancelSlots']._serialized_options = b'\202\323\344\223\002-\"(/v1/{parent=clinics/*}/slots:batchCancel:\001*'
+  _globals['_CLINICSERVICE'].methods_by_name['AdjustDoseStock']._loaded_options = None
+  _globals['_CLINICSERVICE'].methods_by_name['AdjustDoseStock']._serialized_options = b'\202\323\344\223\002+\"&/v1/{clinic=clinics/*}:adjustDoseStock:\001*'
+  _globals['_SLOTSTATE']._serialized_start=2467
+  _globals['_SLOTSTATE']._serialized_end=2553
   _globals['_CLINIC']._serialized_start=177
   _globals['_CLINIC']._serialized_end=404
   _globals['_SLOT']._serialized_start=407
-  _globals['_SLOT']._serialized_end=667
-  _globals['_CREATECLINICREQUEST']._serialized_start=669
-  _globals['_CREATECLINICREQUEST']._serialized_end=765
-  _globals['_GETCLINICREQUEST']._serialized_start=767
-  _globals['_GETCLINICREQUEST']._serialized_end=805
-  _globals['_LISTCLINICSREQUEST']._serialized_start=807
-  _globals['_LISTCLINICSREQUEST']._serialized_end=923
-  _globals['_LISTCLINICSRESPONSE']._serialized_start=925
-  _globals['_LISTCLINICSRESPONSE']._serialized_end=1015
-  _globals['_CREATESLOTREQUEST']._serialized_start=1017
-  _globals['_CREATESLOTREQUEST']._serialized_end=1129
-  _globals['_GETSLOTREQUEST']._serialized_start=1131
-  _globals['_GETSLOTREQUEST']._serialized_end=1167
-  _globals['_LISTSLOTSREQUEST']._serialized_start=1170
-  _globals['_LISTSLOTSREQUEST']._serialized_end=1326
-  _globals['_LISTSLOTSRESPONSE']._serialized_start=1328
-  _globals['_LISTSLOTSRESPONSE']._serialized_end=1412
-  _globals['_UPDATESLOTCAPACITYREQUEST']._serialized_start=1414
-  _globals['_UPDATESLOTCAPACITYREQUEST']._serialized_end=1511
-  _globals['_CLINICSERVICE']._serialized_start=1514
-  _globals['_CLINICSERVICE']._serialized_end=2239
+  _globals['_SLOT']._serialized_end=802
+  _globals['_CREATECLINICREQUEST']._serialized_start=804
+  _globals['_CREATECLINICREQUEST']._serialized_end=900
+  _globals['_GETCLINICREQUEST']._serialized_start=902
+  _globals['_GETCLINICREQUEST']._serialized_end=940
+  _globals['_LISTCLINICSREQUEST']._serialized_start=942
+  _globals['_LISTCLINICSREQUEST']._serialized_end=1058
+  _globals['_LISTCLINICSRESPONSE']._serialized_start=1060
+  _globals['_LISTCLINICSRESPONSE']._serialized_end=1150
+  _globals['_CREATESLOTREQUEST']._serialized_start=1152
+  _globals['_CREATESLOTREQUEST']._serialized_end=1264
+  _globals['_GETSLOTREQUEST']._serialized_start=1266
+  _globals['_GETSLOTREQUEST']._serialized_end=1302
+  _globals['_LISTSLOTSREQUEST']._serialized_start=1305
+  _globals['_LISTSLOTSREQUEST']._serialized_end=1611
+  _globals['_LISTSLOTSRESPONSE']._serialized_start=1613
+  _globals['_LISTSLOTSRESPONSE']._serialized_end=1697
+  _globals['_UPDATESLOTCAPACITYREQUEST']._serialized_start=1699
+  _globals['_UPDATESLOTCAPACITYREQUEST']._serialized_end=1796
+  _globals['_CANCELSLOTREQUEST']._serialized_start=1798
+  _globals['_CANCELSLOTREQUEST']._serialized_end=1914
+  _globals['_BATCHCANCELSLOTSREQUEST']._serialized_start=1917
+  _globals['_BATCHCANCELSLOTSREQUEST']._serialized_end=2061
+  _globals['_CANCELSLOTSRESPONSE']._serialized_start=2063
+  _globals['_CANCELSLOTSRESPONSE']._serialized_end=2181
+  _globals['_ADJUSTDOSESTOCKREQUEST']._serialized_start=2184
+  _globals['_ADJUSTDOSESTOCKREQUEST']._serialized_end=2322
+  _globals['_ADJUSTDOSESTOCKRESPONSE']._serialized_start=2325
+  _globals['_ADJUSTDOSESTOCKRESPONSE']._serialized_end=2465
+  _globals['_CLINICSERVICE']._serialized_start=2556
+  _globals['_CLINICSERVICE']._serialized_end=3738
 # @@protoc_insertion_point(module_scope)

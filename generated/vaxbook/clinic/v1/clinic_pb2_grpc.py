@@ -71,6 +71,21 @@ class ClinicServiceStub:
                 request_serializer=vaxbook_dot_clinic_dot_v1_dot_clinic__pb2.UpdateSlotCapacityRequest.SerializeToString,
                 response_deserializer=vaxbook_dot_clinic_dot_v1_dot_clinic__pb2.Slot.FromString,
                 _registered_method=True)
+        self.CancelSlot = channel.unary_unary(
+                '/vaxbook.clinic.v1.ClinicService/CancelSlot',
+                request_serializer=vaxbook_dot_clinic_dot_v1_dot_clinic__pb2.CancelSlotRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_clinic_dot_v1_dot_clinic__pb2.CancelSlotsResponse.FromString,
+                _registered_method=True)
+        self.BatchCancelSlots = channel.unary_unary(
+                '/vaxbook.clinic.v1.ClinicService/BatchCancelSlots',
+                request_serializer=vaxbook_dot_clinic_dot_v1_dot_clinic__pb2.BatchCancelSlotsRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_clinic_dot_v1_dot_clinic__pb2.CancelSlotsResponse.FromString,
+                _registered_method=True)
+        self.AdjustDoseStock = channel.unary_unary(
+                '/vaxbook.clinic.v1.ClinicService/AdjustDoseStock',
+                request_serializer=vaxbook_dot_clinic_dot_v1_dot_clinic__pb2.AdjustDoseStockRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_clinic_dot_v1_dot_clinic__pb2.AdjustDoseStockResponse.FromString,
+                _registered_method=True)
 
 
 class ClinicServiceServicer:
@@ -129,6 +144,36 @@ class ClinicServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CancelSlot(self, request, context):
+        """Cancels a slot for good, with a reason: no new booking can take it, and
+        every live appointment in it becomes CLINIC_CANCELLED with a priority
+        rebooking offer. With `validate_only`, only counts who would be affected.
+        Cancelling a cancelled slot cancels nothing more.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchCancelSlots(self, request, context):
+        """Cancels every slot of a clinic starting on one day, as `CancelSlot` does.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AdjustDoseStock(self, request, context):
+        """Adjusts a clinic's stock of a vaccine up or down with a reason, for
+        example spoilage or a late delivery. When fewer doses remain than
+        confirmed appointments need, the latest-booked of them are cancelled
+        (CLINIC_CANCELLED, reason `DOSE_SHORTFALL`) with a priority rebooking
+        offer. Refused when the stock would fall below zero. Retrying with the
+        same `request_id` applies the adjustment once and finishes any
+        cancellations still owed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClinicServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -166,6 +211,21 @@ def add_ClinicServiceServicer_to_server(servicer, server):
                     servicer.UpdateSlotCapacity,
                     request_deserializer=vaxbook_dot_clinic_dot_v1_dot_clinic__pb2.UpdateSlotCapacityRequest.FromString,
                     response_serializer=vaxbook_dot_clinic_dot_v1_dot_clinic__pb2.Slot.SerializeToString,
+            ),
+            'CancelSlot': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelSlot,
+                    request_deserializer=vaxbook_dot_clinic_dot_v1_dot_clinic__pb2.CancelSlotRequest.FromString,
+                    response_serializer=vaxbook_dot_clinic_dot_v1_dot_clinic__pb2.CancelSlotsResponse.SerializeToString,
+            ),
+            'BatchCancelSlots': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchCancelSlots,
+                    request_deserializer=vaxbook_dot_clinic_dot_v1_dot_clinic__pb2.BatchCancelSlotsRequest.FromString,
+                    response_serializer=vaxbook_dot_clinic_dot_v1_dot_clinic__pb2.CancelSlotsResponse.SerializeToString,
+            ),
+            'AdjustDoseStock': grpc.unary_unary_rpc_method_handler(
+                    servicer.AdjustDoseStock,
+                    request_deserializer=vaxbook_dot_clinic_dot_v1_dot_clinic__pb2.AdjustDoseStockRequest.FromString,
+                    response_serializer=vaxbook_dot_clinic_dot_v1_dot_clinic__pb2.AdjustDoseStockResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -359,6 +419,87 @@ class ClinicService:
             '/vaxbook.clinic.v1.ClinicService/UpdateSlotCapacity',
             vaxbook_dot_clinic_dot_v1_dot_clinic__pb2.UpdateSlotCapacityRequest.SerializeToString,
             vaxbook_dot_clinic_dot_v1_dot_clinic__pb2.Slot.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelSlot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.clinic.v1.ClinicService/CancelSlot',
+            vaxbook_dot_clinic_dot_v1_dot_clinic__pb2.CancelSlotRequest.SerializeToString,
+            vaxbook_dot_clinic_dot_v1_dot_clinic__pb2.CancelSlotsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchCancelSlots(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.clinic.v1.ClinicService/BatchCancelSlots',
+            vaxbook_dot_clinic_dot_v1_dot_clinic__pb2.BatchCancelSlotsRequest.SerializeToString,
+            vaxbook_dot_clinic_dot_v1_dot_clinic__pb2.CancelSlotsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AdjustDoseStock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.clinic.v1.ClinicService/AdjustDoseStock',
+            vaxbook_dot_clinic_dot_v1_dot_clinic__pb2.AdjustDoseStockRequest.SerializeToString,
+            vaxbook_dot_clinic_dot_v1_dot_clinic__pb2.AdjustDoseStockResponse.FromString,
             options,
             channel_credentials,
             insecure,

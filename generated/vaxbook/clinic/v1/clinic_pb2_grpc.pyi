@@ -53,6 +53,23 @@ class ClinicServiceStub:
     """Changes the number of seats in a slot. Refused when fewer seats would
     remain than are already committed to confirmed appointments.
     """
+    CancelSlot: _grpc.UnaryUnaryMultiCallable[_clinic_pb2.CancelSlotRequest, _clinic_pb2.CancelSlotsResponse]
+    """Cancels a slot for good, with a reason: no new booking can take it, and
+    every live appointment in it becomes CLINIC_CANCELLED with a priority
+    rebooking offer. With `validate_only`, only counts who would be affected.
+    Cancelling a cancelled slot cancels nothing more.
+    """
+    BatchCancelSlots: _grpc.UnaryUnaryMultiCallable[_clinic_pb2.BatchCancelSlotsRequest, _clinic_pb2.CancelSlotsResponse]
+    """Cancels every slot of a clinic starting on one day, as `CancelSlot` does."""
+    AdjustDoseStock: _grpc.UnaryUnaryMultiCallable[_clinic_pb2.AdjustDoseStockRequest, _clinic_pb2.AdjustDoseStockResponse]
+    """Adjusts a clinic's stock of a vaccine up or down with a reason, for
+    example spoilage or a late delivery. When fewer doses remain than
+    confirmed appointments need, the latest-booked of them are cancelled
+    (CLINIC_CANCELLED, reason `DOSE_SHORTFALL`) with a priority rebooking
+    offer. Refused when the stock would fall below zero. Retrying with the
+    same `request_id` applies the adjustment once and finishes any
+    cancellations still owed.
+    """
 
 @_typing.type_check_only
 class ClinicServiceAsyncStub(ClinicServiceStub):
@@ -78,6 +95,23 @@ class ClinicServiceAsyncStub(ClinicServiceStub):
     UpdateSlotCapacity: _aio.UnaryUnaryMultiCallable[_clinic_pb2.UpdateSlotCapacityRequest, _clinic_pb2.Slot]  # type: ignore[assignment]
     """Changes the number of seats in a slot. Refused when fewer seats would
     remain than are already committed to confirmed appointments.
+    """
+    CancelSlot: _aio.UnaryUnaryMultiCallable[_clinic_pb2.CancelSlotRequest, _clinic_pb2.CancelSlotsResponse]  # type: ignore[assignment]
+    """Cancels a slot for good, with a reason: no new booking can take it, and
+    every live appointment in it becomes CLINIC_CANCELLED with a priority
+    rebooking offer. With `validate_only`, only counts who would be affected.
+    Cancelling a cancelled slot cancels nothing more.
+    """
+    BatchCancelSlots: _aio.UnaryUnaryMultiCallable[_clinic_pb2.BatchCancelSlotsRequest, _clinic_pb2.CancelSlotsResponse]  # type: ignore[assignment]
+    """Cancels every slot of a clinic starting on one day, as `CancelSlot` does."""
+    AdjustDoseStock: _aio.UnaryUnaryMultiCallable[_clinic_pb2.AdjustDoseStockRequest, _clinic_pb2.AdjustDoseStockResponse]  # type: ignore[assignment]
+    """Adjusts a clinic's stock of a vaccine up or down with a reason, for
+    example spoilage or a late delivery. When fewer doses remain than
+    confirmed appointments need, the latest-booked of them are cancelled
+    (CLINIC_CANCELLED, reason `DOSE_SHORTFALL`) with a priority rebooking
+    offer. Refused when the stock would fall below zero. Retrying with the
+    same `request_id` applies the adjustment once and finishes any
+    cancellations still owed.
     """
 
 class ClinicServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -143,6 +177,41 @@ class ClinicServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_clinic_pb2.Slot, _abc.Awaitable[_clinic_pb2.Slot]]:
         """Changes the number of seats in a slot. Refused when fewer seats would
         remain than are already committed to confirmed appointments.
+        """
+
+    @_abc_1.abstractmethod
+    def CancelSlot(
+        self,
+        request: _clinic_pb2.CancelSlotRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_clinic_pb2.CancelSlotsResponse, _abc.Awaitable[_clinic_pb2.CancelSlotsResponse]]:
+        """Cancels a slot for good, with a reason: no new booking can take it, and
+        every live appointment in it becomes CLINIC_CANCELLED with a priority
+        rebooking offer. With `validate_only`, only counts who would be affected.
+        Cancelling a cancelled slot cancels nothing more.
+        """
+
+    @_abc_1.abstractmethod
+    def BatchCancelSlots(
+        self,
+        request: _clinic_pb2.BatchCancelSlotsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_clinic_pb2.CancelSlotsResponse, _abc.Awaitable[_clinic_pb2.CancelSlotsResponse]]:
+        """Cancels every slot of a clinic starting on one day, as `CancelSlot` does."""
+
+    @_abc_1.abstractmethod
+    def AdjustDoseStock(
+        self,
+        request: _clinic_pb2.AdjustDoseStockRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_clinic_pb2.AdjustDoseStockResponse, _abc.Awaitable[_clinic_pb2.AdjustDoseStockResponse]]:
+        """Adjusts a clinic's stock of a vaccine up or down with a reason, for
+        example spoilage or a late delivery. When fewer doses remain than
+        confirmed appointments need, the latest-booked of them are cancelled
+        (CLINIC_CANCELLED, reason `DOSE_SHORTFALL`) with a priority rebooking
+        offer. Refused when the stock would fall below zero. Retrying with the
+        same `request_id` applies the adjustment once and finishes any
+        cancellations still owed.
         """
 
 def add_ClinicServiceServicer_to_server(servicer: ClinicServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1evaxbook/events/v1/events.proto\x12\x11vaxbook.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb3\x07\n\x05\x45vent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x46\n\x14\x61ppointment_reserved\x18\n \x01(\x0b\x32&.vaxbook.events.v1.AppointmentReservedH\x00\x12H\n\x15\x61ppointment_confirmed\x18\x0b \x01(\x0b\x32\'.vaxbook.events.v1.AppointmentConfirmedH\x00\x12H\n\x15\x61ppointment_cancelled\x18\x0c \x01(\x0b\x32\'.vaxbook.events.v1.AppointmentCancelledH\x00\x12\x44\n\x13\x61ppointment_expired\x18\r \x01(\x0b\x32%.vaxbook.events.v1.AppointmentExpiredH\x00\x12\x46\n\x14\x61ppointment_rejected\x18\x0e \x01(\x0b\x32&.vaxbook.events.v1.AppointmentRejectedH\x00\x12G\n\x15slot_capacity_changed\x18\x0f \x01(\x0b\x32&.vaxbook.events.v1.SlotCapacityChangedH\x00\x12\x41\n\x12\x64ose_stock_changed\x18\x10 \x01(\x0b\x32#.vaxbook.events.v1.DoseStockChangedH\x00\x12S\n\x1b\x61ppointment_review_required\x18\x11 \x01(\x0b\x32,.vaxbook.events.v1.AppointmentReviewRequiredH\x00\x12:\n\x0e\x63linic_created\x18\x12 \x01(\x0b\x32 .vaxbook.events.v1.ClinicCreatedH\x00\x12\x36\n\x0cslot_created\x18\x13 \x01(\x0b\x32\x1e.vaxbook.events.v1.SlotCreatedH\x00\x12\x43\n\x13\x61ppointment_no_show\x18\x14 \x01(\x0b\x32$.vaxbook.events.v1.AppointmentNoShowH\x00\x12\x45\n\x14personal_data_viewed\x18\x1e \x01(\x0b\x32%.vaxbook.events.v1.PersonalDataViewedH\x00\x42\t\n\x07payload\"\x9f\x01\n\x0e\x41ppointmentRef\x12\x13\n\x0b\x61ppointment\x18\x01 \x01(\t\x12\x0f\n\x07\x63itizen\x18\x02 \x01(\t\x12\x0c\n\x04slot\x18\x03 \x01(\t\x12\x0f\n\x07vaccine\x18\x04 \x01(\t\x12\x13\n\x0b\x64ose_number\x18\x05 \x01(\x05\x12\x33\n\x0fslot_start_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x83\x01\n\x13\x41ppointmentReserved\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\x12\x34\n\x10hold_expire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"N\n\x14\x41ppointmentConfirmed\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\"u\n\x14\x41ppointmentCancelled\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\x12\x15\n\rwas_confirmed\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\\\n\x12\x41ppointmentExpired\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\x12\x0e\n\x06reason\x18\x02 \x01(\t\"K\n\x11\x41ppointmentNoShow\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\"^\n\x13\x41ppointmentRejected\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\x12\x0f\n\x07reasons\x18\x02 \x03(\t\"c\n\x19\x41ppointmentReviewRequired\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\x12\x0e\n\x06reason\x18\x02 \x01(\t\"O\n\x13SlotCapacityChanged\x12\x0c\n\x04slot\x18\x01 \x01(\t\x12\x14\n\x0cold_capacity\x18\x02 \x01(\x05\x12\x14\n\x0cnew_capacity\x18\x03 \x01(\x05\"h\n\rClinicCreated\x12\x0e\n\x06\x63linic\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x0e\n\x06region\x18\x03 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x04 \x01(\t\x12\x10\n\x08vaccines\x18\x05 \x03(\t\"\x8b\x01\n\x0bSlotCreated\x12\x0c\n\x04slot\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x63\x61pacity\x18\x04 \x01(\x05\"Y\n\x10\x44oseStockChanged\x12\x0e\n\x06\x63linic\x18\x01 \x01(\t\x12\x0f\n\x07vaccine\x18\x02 \x01(\t\x12\x11\n\told_doses\x18\x03 \x01(\x05\x12\x11\n\tnew_doses\x18\x04 \x01(\x05\"\x8c\x01\n\x12PersonalDataViewed\x12\r\n\x05\x61\x63tor\x18\x01 \x01(\t\x12\x12\n\nactor_role\x18\x02 \x01(\t\x12\x10\n\x08resource\x18\x03 \x01(\t\x12\x0b\n\x03rpc\x18\x04 \x01(\t\x12\x0f\n\x07\x63itizen\x18\x05 \x01(\t\x12\x13\n\x0b\x61ppointment\x18\x06 \x01(\t\x12\x0e\n\x06\x63linic\x18\x07 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1evaxbook/events/v1/events.proto\x12\x11vaxbook.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb0\x0b\n\x05\x45vent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x46\n\x14\x61ppointment_reserved\x18\n \x01(\x0b\x32&.vaxbook.events.v1.AppointmentReservedH\x00\x12H\n\x15\x61ppointment_confirmed\x18\x0b \x01(\x0b\x32\'.vaxbook.events.v1.AppointmentConfirmedH\x00\x12H\n\x15\x61ppointment_cancelled\x18\x0c \x01(\x0b\x32\'.vaxbook.events.v1.AppointmentCancelledH\x00\x12\x44\n\x13\x61ppointment_expired\x18\r \x01(\x0b\x32%.vaxbook.events.v1.AppointmentExpiredH\x00\x12\x46\n\x14\x61ppointment_rejected\x18\x0e \x01(\x0b\x32&.vaxbook.events.v1.AppointmentRejectedH\x00\x12G\n\x15slot_capacity_changed\x18\x0f \x01(\x0b\x32&.vaxbook.events.v1.SlotCapacityChangedH\x00\x12\x41\n\x12\x64ose_stock_changed\x18\x10 \x01(\x0b\x32#.vaxbook.events.v1.DoseStockChangedH\x00\x12S\n\x1b\x61ppointment_review_required\x18\x11 \x01(\x0b\x32,.vaxbook.events.v1.AppointmentReviewRequiredH\x00\x12:\n\x0e\x63linic_created\x18\x12 \x01(\x0b\x32 .vaxbook.events.v1.ClinicCreatedH\x00\x12\x36\n\x0cslot_created\x18\x13 \x01(\x0b\x32\x1e.vaxbook.events.v1.SlotCreatedH\x00\x12\x43\n\x13\x61ppointment_no_show\x18\x14 \x01(\x0b\x32$.vaxbook.events.v1.AppointmentNoShowH\x00\x12U\n\x1c\x61ppointment_clinic_cancelled\x18\x15 \x01(\x0b\x32-.vaxbook.events.v1.AppointmentClinicCancelledH\x00\x12@\n\x11rebooking_offered\x18\x16 \x01(\x0b\x32#.vaxbook.events.v1.RebookingOfferedH\x00\x12I\n\x16rebooking_offer_closed\x18\x17 \x01(\x0b\x32\'.vaxbook.events.v1.RebookingOfferClosedH\x00\x12:\n\x0eslot_cancelled\x18\x18 \x01(\x0b\x32 .vaxbook.events.v1.SlotCancelledH\x00\x12\x43\n\x13\x64ose_stock_adjusted\x18\x19 \x01(\x0b\x32$.vaxbook.events.v1.DoseStockAdjustedH\x00\x12S\n\x1b\x61ppointment_review_resolved\x18\x1a \x01(\x0b\x32,.vaxbook.events.v1.AppointmentReviewResolvedH\x00\x12\x41\n\x12rule_set_activated\x18\x1b \x01(\x0b\x32#.vaxbook.events.v1.RuleSetActivatedH\x00\x12\x45\n\x14personal_data_viewed\x18\x1e \x01(\x0b\x32%.vaxbook.events.v1.PersonalDataViewedH\x00\x42\t\n\x07payload\"\x9f\x01\n\x0e\x41ppointmentRef\x12\x13\n\x0b\x61ppointment\x18\x01 \x01(\t\x12\x0f\n\x07\x63itizen\x18\x02 \x01(\t\x12\x0c\n\x04slot\x18\x03 \x01(\t\x12\x0f\n\x07vaccine\x18\x04 \x01(\t\x12\x13\n\x0b\x64ose_number\x18\x05 \x01(\x05\x12\x33\n\x0fslot_start_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x83\x01\n\x13\x41ppointmentReserved\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\x12\x34\n\x10hold_expire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"N\n\x14\x41ppointmentConfirmed\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\"u\n\x14\x41ppointmentCancelled\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\x12\x15\n\rwas_confirmed\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\\\n\x12\x41ppointmentExpired\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\x12\x0e\n\x06reason\x18\x02 \x01(\t\"K\n\x11\x41ppointmentNoShow\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\"^\n\x13\x41ppointmentRejected\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\x12\x0f\n\x07reasons\x18\x02 \x03(\t\"c\n\x19\x41ppointmentReviewRequired\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x89\x01\n\x1a\x41ppointmentClinicCancelled\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\x12\x15\n\rwas_confirmed\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0c\n\x04note\x18\x04 \x01(\t\"\xcd\x01\n\x10RebookingOffered\x12\r\n\x05offer\x18\x01 \x01(\t\x12\x36\n\x0b\x61ppointment\x18\x02 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\x12\x0c\n\x04slot\x18\x03 \x01(\t\x12\x33\n\x0fslot_start_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x87\x01\n\x14RebookingOfferClosed\x12\r\n\x05offer\x18\x01 \x01(\t\x12\x36\n\x0b\x61ppointment\x18\x02 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\x12\x0f\n\x07outcome\x18\x03 \x01(\t\x12\x17\n\x0fnew_appointment\x18\x04 \x01(\t\"l\n\rSlotCancelled\x12\x0c\n\x04slot\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\"\x9b\x01\n\x11\x44oseStockAdjusted\x12\x0e\n\x06\x63linic\x18\x01 \x01(\t\x12\x0f\n\x07vaccine\x18\x02 \x01(\t\x12\r\n\x05\x64\x65lta\x18\x03 \x01(\x05\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x11\n\told_doses\x18\x05 \x01(\x05\x12\x11\n\tnew_doses\x18\x06 \x01(\x05\x12\x11\n\tshortfall\x18\x07 \x01(\x05\x12\r\n\x05\x61\x63tor\x18\x08 \x01(\t\"e\n\x19\x41ppointmentReviewResolved\x12\x36\n\x0b\x61ppointment\x18\x01 \x01(\x0b\x32!.vaxbook.events.v1.AppointmentRef\x12\x10\n\x08\x61pproved\x18\x02 \x01(\x08\"2\n\x10RuleSetActivated\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\"O\n\x13SlotCapacityChanged\x12\x0c\n\x04slot\x18\x01 \x01(\t\x12\x14\n\x0cold_capacity\x18\x02 \x01(\x05\x12\x14\n\x0cnew_capacity\x18\x03 \x01(\x05\"h\n\rClinicCreated\x12\x0e\n\x06\x63linic\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x0e\n\x06region\x18\x03 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x04 \x01(\t\x12\x10\n\x08vaccines\x18\x05 \x03(\t\"\x8b\x01\n\x0bSlotCreated\x12\x0c\n\x04slot\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x63\x61pacity\x18\x04 \x01(\x05\"Y\n\x10\x44oseStockChanged\x12\x0e\n\x06\x63linic\x18\x01 \x01(\t\x12\x0f\n\x07vaccine\x18\x02 \x01(\t\x12\x11\n\told_doses\x18\x03 \x01(\x05\x12\x11\n\tnew_doses\x18\x04 \x01(\x05\"\x8c\x01\n\x12PersonalDataViewed\x12\r\n\x05\x61\x63tor\x18\x01 \x01(\t\x12\x12\n\nactor_role\x18\x02 \x01(\t\x12\x10\n\x08resource\x18\x03 \x01(\t\x12\x0b\n\x03rpc\x18\x04 \x01(\t\x12\x0f\n\x07\x63itizen\x18\x05 \x01(\t\x12\x13\n\x0b\x61ppointment\x18\x06 \x01(\t\x12\x0e\n\x06\x63linic\x18\x07 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,31 +33,45 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'vaxbook.events.v1.events_pb
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_EVENT']._serialized_start=87
-  _globals['_EVENT']._serialized_end=1034
-  _globals['_APPOINTMENTREF']._serialized_start=1037
-  _globals['_APPOINTMENTREF']._serialized_end=1196
-  _globals['_APPOINTMENTRESERVED']._serialized_start=1199
-  _globals['_APPOINTMENTRESERVED']._serialized_end=1330
-  _globals['_APPOINTMENTCONFIRMED']._serialized_start=1332
-  _globals['_APPOINTMENTCONFIRMED']._serialized_end=1410
-  _globals['_APPOINTMENTCANCELLED']._serialized_start=1412
-  _globals['_APPOINTMENTCANCELLED']._serialized_end=1529
-  _globals['_APPOINTMENTEXPIRED']._serialized_start=1531
-  _globals['_APPOINTMENTEXPIRED']._serialized_end=1623
-  _globals['_APPOINTMENTNOSHOW']._serialized_start=1625
-  _globals['_APPOINTMENTNOSHOW']._serialized_end=1700
-  _globals['_APPOINTMENTREJECTED']._serialized_start=1702
-  _globals['_APPOINTMENTREJECTED']._serialized_end=1796
-  _globals['_APPOINTMENTREVIEWREQUIRED']._serialized_start=1798
-  _globals['_APPOINTMENTREVIEWREQUIRED']._serialized_end=1897
-  _globals['_SLOTCAPACITYCHANGED']._serialized_start=1899
-  _globals['_SLOTCAPACITYCHANGED']._serialized_end=1978
-  _globals['_CLINICCREATED']._serialized_start=1980
-  _globals['_CLINICCREATED']._serialized_end=2084
-  _globals['_SLOTCREATED']._serialized_start=2087
-  _globals['_SLOTCREATED']._serialized_end=2226
-  _globals['_DOSESTOCKCHANGED']._serialized_start=2228
-  _globals['_DOSESTOCKCHANGED']._serialized_end=2317
-  _globals['_PERSONALDATAVIEWED']._serialized_start=2320
-  _globals['_PERSONALDATAVIEWED']._serialized_end=2460
+  _globals['_EVENT']._serialized_end=1543
+  _globals['_APPOINTMENTREF']._serialized_start=1546
+  _globals['_APPOINTMENTREF']._serialized_end=1705
+  _globals['_APPOINTMENTRESERVED']._serialized_start=1708
+  _globals['_APPOINTMENTRESERVED']._serialized_end=1839
+  _globals['_APPOINTMENTCONFIRMED']._serialized_start=1841
+  _globals['_APPOINTMENTCONFIRMED']._serialized_end=1919
+  _globals['_APPOINTMENTCANCELLED']._serialized_start=1921
+  _globals['_APPOINTMENTCANCELLED']._serialized_end=2038
+  _globals['_APPOINTMENTEXPIRED']._serialized_start=2040
+  _globals['_APPOINTMENTEXPIRED']._serialized_end=2132
+  _globals['_APPOINTMENTNOSHOW']._serialized_start=2134
+  _globals['_APPOINTMENTNOSHOW']._serialized_end=2209
+  _globals['_APPOINTMENTREJECTED']._serialized_start=2211
+  _globals['_APPOINTMENTREJECTED']._serialized_end=2305
+  _globals['_APPOINTMENTREVIEWREQUIRED']._serialized_start=2307
+  _globals['_APPOINTMENTREVIEWREQUIRED']._serialized_end=2406
+  _globals['_APPOINTMENTCLINICCANCELLED']._serialized_start=2409
+  _globals['_APPOINTMENTCLINICCANCELLED']._serialized_end=2546
+  _globals['_REBOOKINGOFFERED']._serialized_start=2549
+  _globals['_REBOOKINGOFFERED']._serialized_end=2754
+  _globals['_REBOOKINGOFFERCLOSED']._serialized_start=2757
+  _globals['_REBOOKINGOFFERCLOSED']._serialized_end=2892
+  _globals['_SLOTCANCELLED']._serialized_start=2894
+  _globals['_SLOTCANCELLED']._serialized_end=3002
+  _globals['_DOSESTOCKADJUSTED']._serialized_start=3005
+  _globals['_DOSESTOCKADJUSTED']._serialized_end=3160
+  _globals['_APPOINTMENTREVIEWRESOLVED']._serialized_start=3162
+  _globals['_APPOINTMENTREVIEWRESOLVED']._serialized_end=3263
+  _globals['_RULESETACTIVATED']._serialized_start=3265
+  _globals['_RULESETACTIVATED']._serialized_end=3315
+  _globals['_SLOTCAPACITYCHANGED']._serialized_start=3317
+  _globals['_SLOTCAPACITYCHANGED']._serialized_end=3396
+  _globals['_CLINICCREATED']._serialized_start=3398
+  _globals['_CLINICCREATED']._serialized_end=3502
+  _globals['_SLOTCREATED']._serialized_start=3505
+  _globals['_SLOTCREATED']._serialized_end=3644
+  _globals['_DOSESTOCKCHANGED']._serialized_start=3646
+  _globals['_DOSESTOCKCHANGED']._serialized_end=3735
+  _globals['_PERSONALDATAVIEWED']._serialized_start=3738
+  _globals['_PERSONALDATAVIEWED']._serialized_end=3878
 # @@protoc_insertion_point(module_scope)

@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Event(_message.Message):
-    __slots__ = ("event_id", "occur_time", "request_id", "appointment_reserved", "appointment_confirmed", "appointment_cancelled", "appointment_expired", "appointment_rejected", "slot_capacity_changed", "dose_stock_changed", "appointment_review_required", "clinic_created", "slot_created", "appointment_no_show", "personal_data_viewed")
+    __slots__ = ("event_id", "occur_time", "request_id", "appointment_reserved", "appointment_confirmed", "appointment_cancelled", "appointment_expired", "appointment_rejected", "slot_capacity_changed", "dose_stock_changed", "appointment_review_required", "clinic_created", "slot_created", "appointment_no_show", "appointment_clinic_cancelled", "rebooking_offered", "rebooking_offer_closed", "slot_cancelled", "dose_stock_adjusted", "appointment_review_resolved", "rule_set_activated", "personal_data_viewed")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     OCCUR_TIME_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
@@ -25,6 +25,13 @@ class Event(_message.Message):
     CLINIC_CREATED_FIELD_NUMBER: _ClassVar[int]
     SLOT_CREATED_FIELD_NUMBER: _ClassVar[int]
     APPOINTMENT_NO_SHOW_FIELD_NUMBER: _ClassVar[int]
+    APPOINTMENT_CLINIC_CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    REBOOKING_OFFERED_FIELD_NUMBER: _ClassVar[int]
+    REBOOKING_OFFER_CLOSED_FIELD_NUMBER: _ClassVar[int]
+    SLOT_CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    DOSE_STOCK_ADJUSTED_FIELD_NUMBER: _ClassVar[int]
+    APPOINTMENT_REVIEW_RESOLVED_FIELD_NUMBER: _ClassVar[int]
+    RULE_SET_ACTIVATED_FIELD_NUMBER: _ClassVar[int]
     PERSONAL_DATA_VIEWED_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     occur_time: _timestamp_pb2.Timestamp
@@ -40,8 +47,15 @@ class Event(_message.Message):
     clinic_created: ClinicCreated
     slot_created: SlotCreated
     appointment_no_show: AppointmentNoShow
+    appointment_clinic_cancelled: AppointmentClinicCancelled
+    rebooking_offered: RebookingOffered
+    rebooking_offer_closed: RebookingOfferClosed
+    slot_cancelled: SlotCancelled
+    dose_stock_adjusted: DoseStockAdjusted
+    appointment_review_resolved: AppointmentReviewResolved
+    rule_set_activated: RuleSetActivated
     personal_data_viewed: PersonalDataViewed
-    def __init__(self, event_id: _Optional[str] = ..., occur_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., appointment_reserved: _Optional[_Union[AppointmentReserved, _Mapping]] = ..., appointment_confirmed: _Optional[_Union[AppointmentConfirmed, _Mapping]] = ..., appointment_cancelled: _Optional[_Union[AppointmentCancelled, _Mapping]] = ..., appointment_expired: _Optional[_Union[AppointmentExpired, _Mapping]] = ..., appointment_rejected: _Optional[_Union[AppointmentRejected, _Mapping]] = ..., slot_capacity_changed: _Optional[_Union[SlotCapacityChanged, _Mapping]] = ..., dose_stock_changed: _Optional[_Union[DoseStockChanged, _Mapping]] = ..., appointment_review_required: _Optional[_Union[AppointmentReviewRequired, _Mapping]] = ..., clinic_created: _Optional[_Union[ClinicCreated, _Mapping]] = ..., slot_created: _Optional[_Union[SlotCreated, _Mapping]] = ..., appointment_no_show: _Optional[_Union[AppointmentNoShow, _Mapping]] = ..., personal_data_viewed: _Optional[_Union[PersonalDataViewed, _Mapping]] = ...) -> None: ...
+    def __init__(self, event_id: _Optional[str] = ..., occur_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., appointment_reserved: _Optional[_Union[AppointmentReserved, _Mapping]] = ..., appointment_confirmed: _Optional[_Union[AppointmentConfirmed, _Mapping]] = ..., appointment_cancelled: _Optional[_Union[AppointmentCancelled, _Mapping]] = ..., appointment_expired: _Optional[_Union[AppointmentExpired, _Mapping]] = ..., appointment_rejected: _Optional[_Union[AppointmentRejected, _Mapping]] = ..., slot_capacity_changed: _Optional[_Union[SlotCapacityChanged, _Mapping]] = ..., dose_stock_changed: _Optional[_Union[DoseStockChanged, _Mapping]] = ..., appointment_review_required: _Optional[_Union[AppointmentReviewRequired, _Mapping]] = ..., clinic_created: _Optional[_Union[ClinicCreated, _Mapping]] = ..., slot_created: _Optional[_Union[SlotCreated, _Mapping]] = ..., appointment_no_show: _Optional[_Union[AppointmentNoShow, _Mapping]] = ..., appointment_clinic_cancelled: _Optional[_Union[AppointmentClinicCancelled, _Mapping]] = ..., rebooking_offered: _Optional[_Union[RebookingOffered, _Mapping]] = ..., rebooking_offer_closed: _Optional[_Union[RebookingOfferClosed, _Mapping]] = ..., slot_cancelled: _Optional[_Union[SlotCancelled, _Mapping]] = ..., dose_stock_adjusted: _Optional[_Union[DoseStockAdjusted, _Mapping]] = ..., appointment_review_resolved: _Optional[_Union[AppointmentReviewResolved, _Mapping]] = ..., rule_set_activated: _Optional[_Union[RuleSetActivated, _Mapping]] = ..., personal_data_viewed: _Optional[_Union[PersonalDataViewed, _Mapping]] = ...) -> None: ...
 
 class AppointmentRef(_message.Message):
     __slots__ = ("appointment", "citizen", "slot", "vaccine", "dose_number", "slot_start_time")
@@ -112,6 +126,92 @@ class AppointmentReviewRequired(_message.Message):
     appointment: AppointmentRef
     reason: str
     def __init__(self, appointment: _Optional[_Union[AppointmentRef, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class AppointmentClinicCancelled(_message.Message):
+    __slots__ = ("appointment", "was_confirmed", "reason", "note")
+    APPOINTMENT_FIELD_NUMBER: _ClassVar[int]
+    WAS_CONFIRMED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    appointment: AppointmentRef
+    was_confirmed: bool
+    reason: str
+    note: str
+    def __init__(self, appointment: _Optional[_Union[AppointmentRef, _Mapping]] = ..., was_confirmed: _Optional[bool] = ..., reason: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class RebookingOffered(_message.Message):
+    __slots__ = ("offer", "appointment", "slot", "slot_start_time", "expire_time")
+    OFFER_FIELD_NUMBER: _ClassVar[int]
+    APPOINTMENT_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    SLOT_START_TIME_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    offer: str
+    appointment: AppointmentRef
+    slot: str
+    slot_start_time: _timestamp_pb2.Timestamp
+    expire_time: _timestamp_pb2.Timestamp
+    def __init__(self, offer: _Optional[str] = ..., appointment: _Optional[_Union[AppointmentRef, _Mapping]] = ..., slot: _Optional[str] = ..., slot_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RebookingOfferClosed(_message.Message):
+    __slots__ = ("offer", "appointment", "outcome", "new_appointment")
+    OFFER_FIELD_NUMBER: _ClassVar[int]
+    APPOINTMENT_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    NEW_APPOINTMENT_FIELD_NUMBER: _ClassVar[int]
+    offer: str
+    appointment: AppointmentRef
+    outcome: str
+    new_appointment: str
+    def __init__(self, offer: _Optional[str] = ..., appointment: _Optional[_Union[AppointmentRef, _Mapping]] = ..., outcome: _Optional[str] = ..., new_appointment: _Optional[str] = ...) -> None: ...
+
+class SlotCancelled(_message.Message):
+    __slots__ = ("slot", "start_time", "reason", "actor")
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    slot: str
+    start_time: _timestamp_pb2.Timestamp
+    reason: str
+    actor: str
+    def __init__(self, slot: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., actor: _Optional[str] = ...) -> None: ...
+
+class DoseStockAdjusted(_message.Message):
+    __slots__ = ("clinic", "vaccine", "delta", "reason", "old_doses", "new_doses", "shortfall", "actor")
+    CLINIC_FIELD_NUMBER: _ClassVar[int]
+    VACCINE_FIELD_NUMBER: _ClassVar[int]
+    DELTA_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    OLD_DOSES_FIELD_NUMBER: _ClassVar[int]
+    NEW_DOSES_FIELD_NUMBER: _ClassVar[int]
+    SHORTFALL_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    clinic: str
+    vaccine: str
+    delta: int
+    reason: str
+    old_doses: int
+    new_doses: int
+    shortfall: int
+    actor: str
+    def __init__(self, clinic: _Optional[str] = ..., vaccine: _Optional[str] = ..., delta: _Optional[int] = ..., reason: _Optional[str] = ..., old_doses: _Optional[int] = ..., new_doses: _Optional[int] = ..., shortfall: _Optional[int] = ..., actor: _Optional[str] = ...) -> None: ...
+
+class AppointmentReviewResolved(_message.Message):
+    __slots__ = ("appointment", "approved")
+    APPOINTMENT_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_FIELD_NUMBER: _ClassVar[int]
+    appointment: AppointmentRef
+    approved: bool
+    def __init__(self, appointment: _Optional[_Union[AppointmentRef, _Mapping]] = ..., approved: _Optional[bool] = ...) -> None: ...
+
+class RuleSetActivated(_message.Message):
+    __slots__ = ("version", "actor")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    actor: str
+    def __init__(self, version: _Optional[str] = ..., actor: _Optional[str] = ...) -> None: ...
 
 class SlotCapacityChanged(_message.Message):
     __slots__ = ("slot", "old_capacity", "new_capacity")

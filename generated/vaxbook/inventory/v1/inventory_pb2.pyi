@@ -187,3 +187,45 @@ class ExtendHoldRequest(_message.Message):
     expire_time: _timestamp_pb2.Timestamp
     request_id: str
     def __init__(self, name: _Optional[str] = ..., slot: _Optional[str] = ..., vaccine: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class CloseSlotRequest(_message.Message):
+    __slots__ = ("slot", "request_id")
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    slot: str
+    request_id: str
+    def __init__(self, slot: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class AdjustDoseStockRequest(_message.Message):
+    __slots__ = ("clinic", "vaccine", "delta", "reason", "request_id", "actor")
+    CLINIC_FIELD_NUMBER: _ClassVar[int]
+    VACCINE_FIELD_NUMBER: _ClassVar[int]
+    DELTA_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    clinic: str
+    vaccine: str
+    delta: int
+    reason: str
+    request_id: str
+    actor: str
+    def __init__(self, clinic: _Optional[str] = ..., vaccine: _Optional[str] = ..., delta: _Optional[int] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ..., actor: _Optional[str] = ...) -> None: ...
+
+class DoseAdjustment(_message.Message):
+    __slots__ = ("clinic", "vaccine", "delta", "reason", "old_doses", "new_doses", "shortfall")
+    CLINIC_FIELD_NUMBER: _ClassVar[int]
+    VACCINE_FIELD_NUMBER: _ClassVar[int]
+    DELTA_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    OLD_DOSES_FIELD_NUMBER: _ClassVar[int]
+    NEW_DOSES_FIELD_NUMBER: _ClassVar[int]
+    SHORTFALL_FIELD_NUMBER: _ClassVar[int]
+    clinic: str
+    vaccine: str
+    delta: int
+    reason: str
+    old_doses: int
+    new_doses: int
+    shortfall: int
+    def __init__(self, clinic: _Optional[str] = ..., vaccine: _Optional[str] = ..., delta: _Optional[int] = ..., reason: _Optional[str] = ..., old_doses: _Optional[int] = ..., new_doses: _Optional[int] = ..., shortfall: _Optional[int] = ...) -> None: ...

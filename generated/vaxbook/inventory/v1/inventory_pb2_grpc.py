@@ -82,6 +82,16 @@ class InventoryServiceStub:
                 request_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ReleaseHoldRequest.SerializeToString,
                 response_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.Hold.FromString,
                 _registered_method=True)
+        self.CloseSlot = channel.unary_unary(
+                '/vaxbook.inventory.v1.InventoryService/CloseSlot',
+                request_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.CloseSlotRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.Availability.FromString,
+                _registered_method=True)
+        self.AdjustDoseStock = channel.unary_unary(
+                '/vaxbook.inventory.v1.InventoryService/AdjustDoseStock',
+                request_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.AdjustDoseStockRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.DoseAdjustment.FromString,
+                _registered_method=True)
 
 
 class InventoryServiceServicer:
@@ -165,6 +175,27 @@ class InventoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CloseSlot(self, request, context):
+        """Closes a slot for good: no new hold can take its seats. Holds and
+        commitments already made stay until released. Closing a closed slot
+        changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AdjustDoseStock(self, request, context):
+        """Adjusts a clinic's stock of a vaccine by `delta` with a reason, recorded
+        with the change. When fewer doses remain than are committed, the stock
+        keeps the committed ones until they are released, and each release then
+        leaves the stock instead of returning to the public; `shortfall` says how
+        many. Refused when the stock would fall below zero. Retrying with the same
+        `request_id` returns the first adjustment.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InventoryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -212,6 +243,16 @@ def add_InventoryServiceServicer_to_server(servicer, server):
                     servicer.ReleaseHold,
                     request_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ReleaseHoldRequest.FromString,
                     response_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.Hold.SerializeToString,
+            ),
+            'CloseSlot': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseSlot,
+                    request_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.CloseSlotRequest.FromString,
+                    response_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.Availability.SerializeToString,
+            ),
+            'AdjustDoseStock': grpc.unary_unary_rpc_method_handler(
+                    servicer.AdjustDoseStock,
+                    request_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.AdjustDoseStockRequest.FromString,
+                    response_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.DoseAdjustment.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -460,6 +501,60 @@ class InventoryService:
             '/vaxbook.inventory.v1.InventoryService/ReleaseHold',
             vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ReleaseHoldRequest.SerializeToString,
             vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.Hold.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseSlot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.inventory.v1.InventoryService/CloseSlot',
+            vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.CloseSlotRequest.SerializeToString,
+            vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.Availability.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AdjustDoseStock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.inventory.v1.InventoryService/AdjustDoseStock',
+            vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.AdjustDoseStockRequest.SerializeToString,
+            vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.DoseAdjustment.FromString,
             options,
             channel_credentials,
             insecure,

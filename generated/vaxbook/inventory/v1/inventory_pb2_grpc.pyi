@@ -75,6 +75,19 @@ class InventoryServiceStub:
     """Gives a held or committed seat and dose back. Idempotent: releasing a
     released or expired hold returns it unchanged.
     """
+    CloseSlot: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.CloseSlotRequest, _inventory_pb2.Availability]
+    """Closes a slot for good: no new hold can take its seats. Holds and
+    commitments already made stay until released. Closing a closed slot
+    changes nothing.
+    """
+    AdjustDoseStock: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.AdjustDoseStockRequest, _inventory_pb2.DoseAdjustment]
+    """Adjusts a clinic's stock of a vaccine by `delta` with a reason, recorded
+    with the change. When fewer doses remain than are committed, the stock
+    keeps the committed ones until they are released, and each release then
+    leaves the stock instead of returning to the public; `shortfall` says how
+    many. Refused when the stock would fall below zero. Retrying with the same
+    `request_id` returns the first adjustment.
+    """
 
 @_typing.type_check_only
 class InventoryServiceAsyncStub(InventoryServiceStub):
@@ -122,6 +135,19 @@ class InventoryServiceAsyncStub(InventoryServiceStub):
     ReleaseHold: _aio.UnaryUnaryMultiCallable[_inventory_pb2.ReleaseHoldRequest, _inventory_pb2.Hold]  # type: ignore[assignment]
     """Gives a held or committed seat and dose back. Idempotent: releasing a
     released or expired hold returns it unchanged.
+    """
+    CloseSlot: _aio.UnaryUnaryMultiCallable[_inventory_pb2.CloseSlotRequest, _inventory_pb2.Availability]  # type: ignore[assignment]
+    """Closes a slot for good: no new hold can take its seats. Holds and
+    commitments already made stay until released. Closing a closed slot
+    changes nothing.
+    """
+    AdjustDoseStock: _aio.UnaryUnaryMultiCallable[_inventory_pb2.AdjustDoseStockRequest, _inventory_pb2.DoseAdjustment]  # type: ignore[assignment]
+    """Adjusts a clinic's stock of a vaccine by `delta` with a reason, recorded
+    with the change. When fewer doses remain than are committed, the stock
+    keeps the committed ones until they are released, and each release then
+    leaves the stock instead of returning to the public; `shortfall` says how
+    many. Refused when the stock would fall below zero. Retrying with the same
+    `request_id` returns the first adjustment.
     """
 
 class InventoryServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -221,6 +247,31 @@ class InventoryServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_inventory_pb2.Hold, _abc.Awaitable[_inventory_pb2.Hold]]:
         """Gives a held or committed seat and dose back. Idempotent: releasing a
         released or expired hold returns it unchanged.
+        """
+
+    @_abc_1.abstractmethod
+    def CloseSlot(
+        self,
+        request: _inventory_pb2.CloseSlotRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inventory_pb2.Availability, _abc.Awaitable[_inventory_pb2.Availability]]:
+        """Closes a slot for good: no new hold can take its seats. Holds and
+        commitments already made stay until released. Closing a closed slot
+        changes nothing.
+        """
+
+    @_abc_1.abstractmethod
+    def AdjustDoseStock(
+        self,
+        request: _inventory_pb2.AdjustDoseStockRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inventory_pb2.DoseAdjustment, _abc.Awaitable[_inventory_pb2.DoseAdjustment]]:
+        """Adjusts a clinic's stock of a vaccine by `delta` with a reason, recorded
+        with the change. When fewer doses remain than are committed, the stock
+        keeps the committed ones until they are released, and each release then
+        leaves the stock instead of returning to the public; `shortfall` says how
+        many. Refused when the stock would fall below zero. Retrying with the same
+        `request_id` returns the first adjustment.
         """
 
 def add_InventoryServiceServicer_to_server(servicer: InventoryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,165 @@
+"""What follows when a clinic cancels slots or loses doses.
+
+A cancelled slot is closed in inventory first, so no new hold can take it;
+only then does the appointment service cancel what the slot holds, since
+every appointment with a hold was recorded before its hold was taken. The
+slot stays marked as owing that cancellation until the appointment service
+answers, and a job finishes what a failed call left.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import grpc
+from vaxbook.appointment.v1 import appointment_pb2, appointment_pb2_grpc
+from vaxbook.clinic.v1 import clinic_pb2 as pb
+from vaxbook.inventory.v1 import inventory_pb2, inventory_pb2_grpc
+
+from services.clinic.store import ClinicStore, SlotRow
+from services.common import logs
+from services.common.errors import DomainError
+from services.common.grpc_clients import upstream
+from services.common.names import SLOT
+
+log = logging.getLogger(__name__)
+
+# Cancelling a busy day means an offer search per appointment: more than the
+# usual call deadline, unless the caller set a shorter one.
+CANCEL_TIMEOUT_SECONDS = 60.0
+SETTLE_BATCH = 20
+
+
+def cancel_timeout(context: grpc.aio.ServicerContext) -> float:
+    """What the caller has left, or ``CANCEL_TIMEOUT_SECONDS``."""
+    remaining = context.time_remaining()
+    if remaining is None:
+        return CANCEL_TIMEOUT_SECONDS
+    return max(0.05, remaining - 0.05)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    appointments: int = 0
+    offers: int = 0
+
+
+class Cancellations:
+    def __init__(
+        self,
+        store: ClinicStore,
+        inventory: inventory_pb2_grpc.InventoryServiceStub,
+        appointments: appointment_pb2_grpc.AppointmentServiceStub,
+    ) -> None:
+        self.store = store
+        self.inventory = inventory
+        self.appointments = appointments
+
+    async def count(self, rows: list[SlotRow], reason: str, call_timeout: float) -> int:
+        """How many live appointments cancelling ``rows`` would end."""
+        total = 0
+        for row in rows:
+            slot = SLOT.format(clinic=row.clinic_id, slot=row.id)
+            async with upstream("appointment"):
+                answer = await self.appointments.CancelSlotAppointments(
+                    appointment_pb2.CancelSlotAppointmentsRequest(
+                        slot=slot,
+                        note=reason,
+                        validate_only=True,
+                        request_id=f"count-{row.id}",
+                    ),
+                    timeout=call_timeout,
+                )
+            total += len(answer.appointments)
+        return total
+
+    async def settle(self, rows: list[SlotRow], call_timeout: float) -> Outcome:
+        """Closes each cancelled slot and cancels its appointments."""
+        outcome = Outcome()
+        for row in rows:
+            done = await self._settle_one(row, call_timeout)
+            outcome = Outcome(
+                outcome.appointments + done.appointments, outcome.offers + done.offers
+            )
+        return outcome
+
+    async def settle_owed(self) -> int:
+        """The job: finishes the cancellations a failed call left owing."""
+        rows = await self.store.owing_cancellations(SETTLE_BATCH)
+        for row in rows:
+            try:
+                await self._settle_one(row, CANCEL_TIMEOUT_SECONDS)
+            except DomainError as error:
+                log.warning(
+                    "cancellation of slot %s deferred: %s", row.id, error.reason
+                )
+        return len(rows)
+
+    async def _settle_one(self, row: SlotRow, call_timeout: float) -> Outcome:
+        slot = SLOT.format(clinic=row.clinic_id, slot=row.id)
+        logs.bind(slot=slot)
+        async with upstream("inventory"):
+            await self.inventory.CloseSlot(
+                inventory_pb2.CloseSlotRequest(slot=slot, request_id=f"close-{row.id}"),
+                timeout=call_timeout,
+            )
+        async with upstream("appointment"):
+            answer = await self.appointments.CancelSlotAppointments(
+                appointment_pb2.CancelSlotAppointmentsRequest(
+                    slot=slot,
+                    note=row.cancel_reason or "",
+                    request_id=f"cancel-{row.id}",
+                ),
+                timeout=call_timeout,
+            )
+        await self.store.cancellations_settled(row.clinic_id, row.id)
+        log.info(
+            "slot cancelled",
+            extra={"fields": {"appointments": len(answer.appointments)}},
+        )
+        return Outcome(len(answer.appointments), answer.rebooking_offers)
+
+    async def adjust_doses(
+        self, request: pb.AdjustDoseStockRequest, actor: str, call_timeout: float
+    ) -> pb.AdjustDoseStockResponse:
+        """Records the adjustment in inventory, then cancels the confirmed
+        appointments the new stock cannot cover. Both steps are idempotent,
+        so a retry with the same request id finishes a failed second step."""
+        async with upstream("inventory"):
+            adjustment = await self.inventory.AdjustDoseStock(
+                inventory_pb2.AdjustDoseStockRequest(
+                    clinic=request.clinic,
+                    vaccine=request.vaccine,
+                    delta=request.delta,
+                    reason=request.reason.strip(),
+                    request_id=request.request_id,
+                    actor=actor,
+                ),
+                timeout=call_timeout,
+            )
+        response = pb.AdjustDoseStockResponse(
+            old_doses=adjustment.old_doses,
+            new_doses=adjustment.new_doses,
+            shortfall=adjustment.shortfall,
+        )
+        if adjustment.shortfall == 0:
+            return response
+        async with upstream("appointment"):
+            answer = await self.appointments.CancelForDoseShortfall(
+                appointment_pb2.CancelForDoseShortfallRequest(
+                    clinic=request.clinic,
+                    vaccine=request.vaccine,
+                    doses=adjustment.new_doses,
+                    note=adjustment.reason,
+                    request_id=f"shortfall-{request.request_id}",
+                ),
+                timeout=call_timeout,
+            )
+        response.cancelled_appointments.extend(answer.appointments)
+        response.rebooking_offers = answer.rebooking_offers
+        log.info(
+            "dose shortfall: appointments cancelled",
+            extra={"fields": {"appointments": len(answer.appointments)}},
+        )
+        return response
