@@ -1,10 +1,11 @@
-"""The ``vaxbook`` command line: run the stack, migrate, seed, book, and verify
-the audit trail."""
+"""The ``vaxbook`` command line: run the stack, migrate, seed, book, cancel a
+booked slot as its clinic, and verify the audit trail."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import os
 import signal
@@ -21,6 +22,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from services import devstack
 from services.audit import chain
 from services.audit.store import AuditStore
+from services.cancel_walkthrough import cancel_slot_walk_through
 from services.common import logs
 from services.common.access import ServiceTokens, service_signer, token_channel
 from services.common.clock import SystemClock
@@ -38,6 +40,7 @@ HEALTH_TIMEOUT_SECONDS = 30.0
 # A valid (Verhoeff-checked) Aadhaar number and phone for the demo citizen.
 DEMO_NATIONAL_ID = "498765432102"
 DEMO_PHONE = "+919800000001"
+DEMO_CANCEL_REASON = "The vaccinator on duty is unwell"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,17 +54,23 @@ def main(argv: list[str] | None = None) -> int:
         help="sign in, hold, check eligibility, confirm and cancel over gRPC, "
         "then show a refused booking",
     )
-    book.add_argument(
-        "--national-id", default=DEMO_NATIONAL_ID, help="a valid Aadhaar number"
-    )
-    book.add_argument("--phone", default=DEMO_PHONE, help="where the code goes")
-    book.add_argument("--birth-date", default="1990-05-01", help="YYYY-MM-DD")
-    book.add_argument("--region", default="north")
-    book.add_argument(
-        "--allergy", action="append", default=[], help="repeat for several"
-    )
-    book.add_argument("--vaccine", default="comirnaty")
+    _add_citizen_arguments(book)
     book.add_argument("--keep", action="store_true", help="do not cancel at the end")
+    cancel_slot = commands.add_parser(
+        "cancel-slot",
+        help="book and confirm, cancel the slot as the clinic, then show the "
+        "citizen's messages, the rebooking offer, its answer and the audit check",
+    )
+    _add_citizen_arguments(cancel_slot)
+    cancel_slot.add_argument(
+        "--reason", default=DEMO_CANCEL_REASON, help="what the citizen is told"
+    )
+    cancel_slot.add_argument(
+        "--decline", action="store_true", help="decline the offer, not accept it"
+    )
+    cancel_slot.add_argument(
+        "--keep", action="store_true", help="keep the appointment the offer makes"
+    )
     audit = commands.add_parser("audit", help="check the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
     audit_commands.add_parser(
@@ -83,9 +92,29 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "audit":
             return asyncio.run(verify_audit(settings))
+        # Sign-in codes are read where ``vaxbook up`` has them written.
+        settings = dataclasses.replace(
+            settings, dev_outbox_path=str(_dev_outbox(_data_dir()))
+        )
+        if args.command == "cancel-slot":
+            return asyncio.run(cancel_slot_walk_through(settings, args))
         return asyncio.run(walk_through(settings, args))
     except KeyboardInterrupt:
         return 130
+
+
+def _add_citizen_arguments(parser: argparse.ArgumentParser) -> None:
+    """Who books, and what: the demo citizen unless told otherwise."""
+    parser.add_argument(
+        "--national-id", default=DEMO_NATIONAL_ID, help="a valid Aadhaar number"
+    )
+    parser.add_argument("--phone", default=DEMO_PHONE, help="where the code goes")
+    parser.add_argument("--birth-date", default="1990-05-01", help="YYYY-MM-DD")
+    parser.add_argument("--region", default="north")
+    parser.add_argument(
+        "--allergy", action="append", default=[], help="repeat for several"
+    )
+    parser.add_argument("--vaccine", default="comirnaty")
 
 
 # vaxbook audit verify
@@ -109,7 +138,7 @@ async def verify_audit(settings: Settings) -> int:
 def up() -> int:
     """Starts servers (or uses VAXBOOK_*_URL), migrates, runs every service,
     seeds the demo country, and waits for Ctrl-C."""
-    data_dir = Path(os.environ.get("VAXBOOK_DATA_DIR", ".vaxbook")).resolve()
+    data_dir = _data_dir()
     endpoints, stack = devstack.resolve_servers(
         "VAXBOOK_", data_dir, probe_local_ports=False, database="vaxbook"
     )
@@ -119,9 +148,7 @@ def up() -> int:
         "VAXBOOK_REDIS_URL": endpoints.redis_url,
         "VAXBOOK_NATS_URL": endpoints.nats_url,
         # Development only: one-time codes land here instead of on a phone.
-        "VAXBOOK_DEV_OUTBOX": os.environ.get(
-            "VAXBOOK_DEV_OUTBOX", str(data_dir / "dev-outbox.jsonl")
-        ),
+        "VAXBOOK_DEV_OUTBOX": str(_dev_outbox(data_dir)),
     }
     os.environ.update(env)
     children: list[subprocess.Popen] = []
@@ -144,6 +171,16 @@ def up() -> int:
         if stack is not None:
             stack.stop()
     return 0
+
+
+def _data_dir() -> Path:
+    return Path(os.environ.get("VAXBOOK_DATA_DIR", ".vaxbook")).resolve()
+
+
+def _dev_outbox(data_dir: Path) -> Path:
+    """The development file of one-time codes: ``VAXBOOK_DEV_OUTBOX``, or
+    ``dev-outbox.jsonl`` in the data directory."""
+    return Path(os.environ.get("VAXBOOK_DEV_OUTBOX") or data_dir / "dev-outbox.jsonl")
 
 
 def _start_insurance_standin(env: dict[str, str]) -> subprocess.Popen:
@@ -225,6 +262,7 @@ def _print_addresses(settings: Settings, endpoints, slots: int, embedded: bool) 
         f"filed in {os.environ.get('VAXBOOK_DATA_DIR', '.vaxbook')}/mail",
         f"  {'codes':<12} one-time sign-in codes go to {settings.dev_outbox_path}",
         f"  demo country: {slots} slots; try: .venv/bin/vaxbook book",
+        "  a clinic cancelling a booked slot: .venv/bin/vaxbook cancel-slot",
         "  check the audit trail: "
         + (f"VAXBOOK_DATABASE_URL={endpoints.database_url} " if embedded else "")
         + ".venv/bin/vaxbook audit verify",

@@ -74,42 +74,42 @@ async def walk_through(settings: Settings, args) -> int:
 
 
 async def _walk(stubs: Stubs, settings: Settings, args) -> int:
-    token = await _sign_in(stubs.auth, settings, args)
+    token = await sign_in(stubs.auth, settings, args)
     citizen = token.subject
     as_citizen = bearer(token.token)
     print(f"1. signed in   {citizen} as {auth.Role.Name(token.role)}")
-    await _write_record(stubs.patients, citizen, args.birth_date, args, as_citizen)
+    await write_record(stubs.patients, citizen, args.birth_date, args, as_citizen)
     print(f"2. record      born {args.birth_date}, region {args.region}")
 
-    slot = await _next_open_slot(stubs.clinics, args.region, args.vaccine)
+    slot = await next_open_slot(stubs.clinics, args.region, args.vaccine)
     if slot is None:
         print(f"no open slot offers {args.vaccine} in region {args.region}")
         return 1
     print(f"3. slot        {slot.name} starting {slot.start_time.ToJsonString()}")
-    await _show_availability(stubs.inventory, slot.name, args.vaccine)
+    await show_availability(stubs.inventory, slot.name, args.vaccine)
 
-    reserved = await _reserve(stubs.appointments, citizen, slot, args, as_citizen)
-    reserved = await _settled(stubs.appointments, reserved, as_citizen)
-    _show_appointment("4. hold", reserved)
-    await _show_availability(stubs.inventory, slot.name, args.vaccine)
+    reserved = await reserve(stubs.appointments, citizen, slot, args, as_citizen)
+    reserved = await settled(stubs.appointments, reserved, as_citizen)
+    show_appointment("4. hold", reserved)
+    await show_availability(stubs.inventory, slot.name, args.vaccine)
     if reserved.state != appt.APPOINTMENT_STATE_PENDING:
         return 1
 
     confirmed = await stubs.appointments.ConfirmAppointment(
-        appt.ConfirmAppointmentRequest(name=reserved.name, request_id=_new_id()),
+        appt.ConfirmAppointmentRequest(name=reserved.name, request_id=new_id()),
         metadata=as_citizen,
         timeout=CALL_TIMEOUT_SECONDS,
     )
-    _show_appointment("5. confirm", confirmed)
-    await _show_availability(stubs.inventory, slot.name, args.vaccine)
+    show_appointment("5. confirm", confirmed)
+    await show_availability(stubs.inventory, slot.name, args.vaccine)
     if not args.keep:
         cancelled = await stubs.appointments.CancelAppointment(
-            appt.CancelAppointmentRequest(name=reserved.name, request_id=_new_id()),
+            appt.CancelAppointmentRequest(name=reserved.name, request_id=new_id()),
             metadata=as_citizen,
             timeout=CALL_TIMEOUT_SECONDS,
         )
-        _show_appointment("6. cancel", cancelled)
-        await _show_availability(stubs.inventory, slot.name, args.vaccine)
+        show_appointment("6. cancel", cancelled)
+        await show_availability(stubs.inventory, slot.name, args.vaccine)
 
     return await _refused_case(stubs, citizen, slot, args, as_citizen)
 
@@ -118,23 +118,23 @@ async def _refused_case(stubs: Stubs, citizen: str, slot, args, as_citizen) -> i
     """Books the same slot for a young dependant, whom the rules refuse."""
     dependant = await _demo_dependant(stubs.auth, citizen, as_citizen)
     born = date.today().replace(year=date.today().year - DEMO_DEPENDANT_AGE_YEARS)
-    await _write_record(stubs.patients, dependant, born.isoformat(), args, as_citizen)
+    await write_record(stubs.patients, dependant, born.isoformat(), args, as_citizen)
     print(f"7. dependant   {dependant}, born {born.isoformat()}")
-    refused = await _reserve(stubs.appointments, dependant, slot, args, as_citizen)
-    _show_appointment("8. refused", refused)
+    refused = await reserve(stubs.appointments, dependant, slot, args, as_citizen)
+    show_appointment("8. refused", refused)
     for reason in refused.reasons:
         print(f"               {reason.code}: {reason.message}")
-    await _show_availability(stubs.inventory, slot.name, args.vaccine)
+    await show_availability(stubs.inventory, slot.name, args.vaccine)
     return 0 if refused.state == appt.APPOINTMENT_STATE_REJECTED else 1
 
 
-async def _sign_in(stub, settings: Settings, args) -> auth.AccessToken:
+async def sign_in(stub, settings: Settings, args) -> auth.AccessToken:
     """Signs up (once) and signs in with a one-time code."""
     contact = auth.Contact(phone_number=args.phone)
     try:
         await stub.SignUp(
             auth.SignUpRequest(
-                national_id=args.national_id, contact=contact, request_id=_new_id()
+                national_id=args.national_id, contact=contact, request_id=new_id()
             ),
             timeout=CALL_TIMEOUT_SECONDS,
         )
@@ -144,13 +144,13 @@ async def _sign_in(stub, settings: Settings, args) -> auth.AccessToken:
     outbox = Path(settings.dev_outbox_path)
     already_sent = _outbox_lines(outbox)
     challenge = await stub.StartSignIn(
-        auth.StartSignInRequest(national_id=args.national_id, request_id=_new_id()),
+        auth.StartSignInRequest(national_id=args.national_id, request_id=new_id()),
         timeout=CALL_TIMEOUT_SECONDS,
     )
     code = await _code_from_outbox(outbox, args.phone, already_sent)
     return await stub.CompleteSignIn(
         auth.CompleteSignInRequest(
-            challenge=challenge.name, code=code, request_id=_new_id()
+            challenge=challenge.name, code=code, request_id=new_id()
         ),
         timeout=CALL_TIMEOUT_SECONDS,
     )
@@ -185,7 +185,7 @@ def _code_sent(outbox: Path, phone: str, skip_lines: int) -> str | None:
     return None
 
 
-async def _write_record(stub, person: str, birth_date: str, args, metadata) -> None:
+async def write_record(stub, person: str, birth_date: str, args, metadata) -> None:
     await stub.UpdatePatient(
         pat.UpdatePatientRequest(
             patient=pat.Patient(
@@ -196,7 +196,7 @@ async def _write_record(stub, person: str, birth_date: str, args, metadata) -> N
                 guardian_consent=True,
             ),
             allow_missing=True,
-            request_id=_new_id(),
+            request_id=new_id(),
         ),
         metadata=metadata,
         timeout=CALL_TIMEOUT_SECONDS,
@@ -219,7 +219,7 @@ async def _demo_dependant(stub, citizen: str, metadata) -> str:
             dependant=auth.Dependant(
                 display_name=DEMO_DEPENDANT, relationship=auth.RELATIONSHIP_CHILD
             ),
-            request_id=_new_id(),
+            request_id=new_id(),
         ),
         metadata=metadata,
         timeout=CALL_TIMEOUT_SECONDS,
@@ -227,21 +227,21 @@ async def _demo_dependant(stub, citizen: str, metadata) -> str:
     return added.name
 
 
-async def _reserve(stub, person: str, slot, args, metadata) -> appt.Appointment:
+async def reserve(stub, person: str, slot, args, metadata) -> appt.Appointment:
     return await stub.ReserveAppointment(
         appt.ReserveAppointmentRequest(
             citizen=person,
             slot=slot.name,
             vaccine=args.vaccine,
             dose_number=1,
-            request_id=_new_id(),
+            request_id=new_id(),
         ),
         metadata=metadata,
         timeout=CALL_TIMEOUT_SECONDS,
     )
 
 
-async def _settled(stub, appointment: appt.Appointment, metadata) -> appt.Appointment:
+async def settled(stub, appointment: appt.Appointment, metadata) -> appt.Appointment:
     """The appointment once eligibility has stopped retrying."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + ELIGIBILITY_WAIT_SECONDS
@@ -261,7 +261,7 @@ async def _settled(stub, appointment: appt.Appointment, metadata) -> appt.Appoin
     return appointment
 
 
-async def _next_open_slot(clinics, region: str, vaccine: str) -> clin.Slot | None:
+async def next_open_slot(clinics, region: str, vaccine: str) -> clin.Slot | None:
     """The earliest slot that has not started yet, or ``None``."""
     now = datetime.now(UTC)
     token = ""
@@ -284,7 +284,7 @@ async def _next_open_slot(clinics, region: str, vaccine: str) -> clin.Slot | Non
         token = page.next_page_token
 
 
-async def _show_availability(inventory, slot: str, vaccine: str) -> None:
+async def show_availability(inventory, slot: str, vaccine: str) -> None:
     counts = await inventory.GetAvailability(
         inv.GetAvailabilityRequest(slot=slot, vaccine=vaccine),
         timeout=CALL_TIMEOUT_SECONDS,
@@ -296,7 +296,7 @@ async def _show_availability(inventory, slot: str, vaccine: str) -> None:
     )
 
 
-def _show_appointment(label: str, appointment: appt.Appointment) -> None:
+def show_appointment(label: str, appointment: appt.Appointment) -> None:
     state = appt.AppointmentState.Name(appointment.state).removeprefix(
         "APPOINTMENT_STATE_"
     )
@@ -310,5 +310,5 @@ def _show_appointment(label: str, appointment: appt.Appointment) -> None:
     )
 
 
-def _new_id() -> str:
+def new_id() -> str:
     return uuid.uuid4().hex

@@ -43,6 +43,11 @@ from services.notification.config import NotificationSettings, RetryPolicy, Smtp
 from services.notification.consumer import DURABLE
 from services.notification.jetstream import dead_letter_stream
 from services.notification.notices import appointment_of
+from services.notification.store import (
+    AppointmentFacts,
+    NotificationStore,
+    ReminderPlan,
+)
 from services.notification.tables import appointments as notification_appointments
 from services.notification.templates import (
     EVENT_TEMPLATES,
@@ -521,6 +526,47 @@ async def test_a_reminder_is_sent_once_when_due_by_two_replicas(
     ]
 
 
+async def test_of_two_events_at_the_same_instant_the_later_published_stands(
+    notifications,
+):
+    # A confirmation and a cancellation stamped with the same time, handled
+    # out of stream order (a batch is handled concurrently): the cancellation,
+    # published later, must leave no reminder owed.
+    store = NotificationStore(
+        create_engine(notifications.settings.database_url, pool_size=1)
+    )
+    at = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+    confirmed = AppointmentFacts(
+        id=new_id(),
+        person=f"citizens/{new_id()}",
+        account="",
+        last_event="appointment_confirmed",
+        last_event_time=at,
+        last_event_seq=41,
+        slot=f"clinics/{new_id()}/slots/{new_id()}",
+        vaccine="comirnaty",
+        dose_number=1,
+        slot_start=at + timedelta(days=3),
+        reminder=ReminderPlan(new_id(), at + timedelta(days=2)),
+    )
+    confirmed = dataclasses.replace(confirmed, account=confirmed.person)
+    cancelled = dataclasses.replace(
+        confirmed,
+        last_event="appointment_cancelled",
+        last_event_seq=42,
+        reminder=None,
+        ends_reminder=True,
+    )
+    try:
+        await store.record_appointment(cancelled)
+        await store.record_appointment(confirmed)
+    finally:
+        await store.engine.dispose()
+
+    recorded = appt.Appointment(name=f"appointments/{confirmed.id}")
+    assert await remind_at(notifications, recorded) is None
+
+
 # Idempotency
 
 
@@ -596,6 +642,18 @@ async def test_only_the_owner_citizen_may_list_an_appointments_deliveries(
     assert read_error(staff.value).reason == "ROLE_NOT_ALLOWED"
     admin = mesh.token("staffAccounts/a1", Role.ADMIN)
     assert len(await deliveries(notifications, confirmed, metadata=admin)) == 2
+
+
+async def test_an_appointment_no_event_has_reached_lists_no_deliveries_for_anyone(
+    notifications,
+):
+    unheard_of = appt.Appointment(name=f"appointments/{new_id()}")
+
+    for person in (f"citizens/{new_id()}", f"citizens/{new_id()}"):
+        listed = await deliveries(
+            notifications, unheard_of, metadata=notifications.mesh.token(person)
+        )
+        assert listed == []
 
 
 async def test_a_dependants_notifications_go_to_their_citizen(

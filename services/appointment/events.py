@@ -51,7 +51,7 @@ class AppointmentEvents:
                 appointment=_ref(row),
                 was_confirmed=was_confirmed,
                 reason=row.end_reason,
-                note=row.reasons[-1]["message"] if row.reasons else "",
+                note=row.reasons[-1].get("note", "") if row.reasons else "",
             )
             return self._event(
                 "clinic_cancelled", "appointment_clinic_cancelled", payload, row

@@ -98,7 +98,11 @@ class Rebooking:
         cancelled = []
         for row in rows:
             logs.bind(appointment_id=row.id)
-            sentence = {"code": reason, "message": SENTENCES[reason].format(note=note)}
+            sentence = {
+                "code": reason,
+                "message": SENTENCES[reason].format(note=note),
+                "note": note,
+            }
             try:
                 ended = await self.booking.end_with(
                     row, "CLINIC_CANCELLED", reason, reasons=[*row.reasons, sentence]

@@ -253,7 +253,10 @@ def _appointment(row: AppointmentRow) -> pb.Appointment:
         update_time=to_timestamp(row.update_time),
         end_reason=row.end_reason,
         eligibility=_ELIGIBILITY[row.eligibility],
-        reasons=[pb.Reason(**reason) for reason in row.reasons],
+        reasons=[
+            pb.Reason(code=reason["code"], message=reason["message"])
+            for reason in row.reasons
+        ],
         review_required=row.review_required,
         rules_version=row.rules_version,
     )

@@ -3,8 +3,8 @@
 A service writes each event into its own ``outbox`` table in the same
 transaction as the change it describes, so an event exists exactly when its
 change does. The relay publishes unsent rows in order with ``Nats-Msg-Id`` set
-to the event id, a batch at a time, then marks them sent. While NATS is down
-rows simply wait.
+to the event id, a batch at a time with many in flight (one per appointment),
+then marks them sent. While NATS is down rows simply wait.
 Several relay replicas may run: a PostgreSQL advisory lock lets one publish at
 a time, which also keeps the order of each appointment's events.
 """

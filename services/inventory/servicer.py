@@ -17,8 +17,10 @@ from services.inventory.inventory import Inventory
 from services.inventory.redis_gate import Counters
 from services.inventory.store import HoldRow
 
-# A rebooking offer holds its seat for days; a booking's hold for minutes.
+# A rebooking offer holds its seat for days; a booking's hold for minutes,
+# extended an hour at most at a time while eligibility waits.
 MAX_TTL_SECONDS = 7 * 24 * 3600
+MAX_EXTENSION_SECONDS = 3600
 MAX_REASON_LENGTH = 500
 MAX_ACTOR_LENGTH = 200
 MAX_BATCH = 500
@@ -217,15 +219,16 @@ def _hold_result(outcome: pb.Hold | BaseException) -> pb.HoldResult:
 
 
 def _check_new_expiry(check, request: pb.ExtendHoldRequest, now: datetime) -> None:
-    """A valid time at most ``MAX_TTL_SECONDS`` ahead; earlier is allowed and
-    leaves the hold as it is."""
+    """A valid time at most ``MAX_EXTENSION_SECONDS`` ahead; earlier is
+    allowed and leaves the hold as it is."""
     if not check.required("expire_time", request.HasField("expire_time")):
         return
     expires_at = check.timestamp("expire_time", request.expire_time)
-    if expires_at is not None and expires_at > now + timedelta(seconds=MAX_TTL_SECONDS):
+    latest = now + timedelta(seconds=MAX_EXTENSION_SECONDS)
+    if expires_at is not None and expires_at > latest:
         check.fail(
             "expire_time",
-            f"must be at most {MAX_TTL_SECONDS} seconds from now, "
+            f"must be at most {MAX_EXTENSION_SECONDS} seconds from now, "
             f"got {expires_at.isoformat()}",
         )
 

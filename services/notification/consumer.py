@@ -157,7 +157,12 @@ class EventConsumer:
         ref = appointment_of(event)
         if ref is None:
             return Outcome()
-        facts = facts_of(event, ref, self.settings.reminder_hours)
+        facts = facts_of(
+            event,
+            ref,
+            self.settings.reminder_hours,
+            message.metadata.sequence.stream,
+        )
         logs.bind(appointment_id=facts.id)
         await self.store.record_appointment(facts)
         template = template_for(event)

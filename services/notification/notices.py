@@ -41,9 +41,13 @@ def appointment_of(event: events_pb2.Event) -> events_pb2.AppointmentRef | None:
 
 
 def facts_of(
-    event: events_pb2.Event, ref: events_pb2.AppointmentRef, reminder_hours: float
+    event: events_pb2.Event,
+    ref: events_pb2.AppointmentRef,
+    reminder_hours: float,
+    stream_seq: int,
 ) -> AppointmentFacts:
-    """What ``event`` says about its appointment ``ref``."""
+    """What ``event``, number ``stream_seq`` of its stream, says about its
+    appointment ``ref``."""
     field = event.WhichOneof("payload")
     occurred_at = event.occur_time.ToDatetime(tzinfo=UTC)
     slot_start = _slot_start(ref)
@@ -62,6 +66,7 @@ def facts_of(
         account=Person.parse(ref.citizen).account,
         last_event=field,
         last_event_time=occurred_at,
+        last_event_seq=stream_seq,
         slot=ref.slot,
         vaccine=ref.vaccine,
         dose_number=ref.dose_number,

@@ -44,10 +44,12 @@ class NotificationServicer(notification_pb2_grpc.NotificationServiceServicer):
             ids = check.name("parent", request.parent, APPOINTMENT)
         size = paging.page_size(request.page_size)
         offset = paging.decode_offset(request.page_token)
-        # Whose appointment it is comes from its events; a citizen may not
-        # read one no event has tied to them.
+        # Whose appointment it is comes from its events. Before the first
+        # arrives nothing was sent, and everyone gets the same empty answer.
         account = await self.store.appointment_account(ids["appointment"])
-        require_person(account or "", request.parent)
+        if account is None:
+            return pb.ListDeliveriesResponse()
+        require_person(account, request.parent)
         rows = await self.store.list_deliveries(ids["appointment"], offset, size + 1)
         return pb.ListDeliveriesResponse(
             deliveries=[_delivery(row) for row in rows[:size]],

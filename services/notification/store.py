@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -46,6 +46,9 @@ class AppointmentFacts:
     account: str
     last_event: str
     last_event_time: datetime
+    # The event's stream sequence: each appointment's events are published in
+    # the order they happened, so it breaks ties of ``last_event_time``.
+    last_event_seq: int
     slot: str
     vaccine: str
     dose_number: int
@@ -128,6 +131,7 @@ _FACT_COLUMNS = (
     "account",
     "last_event",
     "last_event_time",
+    "last_event_seq",
     "slot",
     "vaccine",
     "dose_number",
@@ -160,7 +164,8 @@ class NotificationStore:
         statement = statement.on_conflict_do_update(
             index_elements=[appointments.c.id],
             set_=changes,
-            where=appointments.c.last_event_time <= new.last_event_time,
+            where=tuple_(appointments.c.last_event_time, appointments.c.last_event_seq)
+            <= tuple_(new.last_event_time, new.last_event_seq),
         )
         async with self.engine.begin() as conn:
             await conn.execute(statement)

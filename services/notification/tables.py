@@ -34,8 +34,11 @@ appointments = Table(
     Column("account", Text, nullable=False),
     # The payload field of the latest event, for example 'appointment_confirmed'.
     Column("last_event", Text, nullable=False),
-    # When the latest event happened; an older event changes nothing.
+    # When the latest event happened, and where it stands in the stream: an
+    # older event changes nothing, and of two at the same instant the one
+    # published later is the later.
     Column("last_event_time", DateTime(timezone=True), nullable=False),
+    Column("last_event_seq", BigInteger, nullable=False, server_default="0"),
     Column("slot", Text, nullable=False),
     Column("vaccine", Text, nullable=False),
     Column("dose_number", Integer, nullable=False),
