@@ -34,6 +34,9 @@ from services.common.errors import read_error
 from services.notification.config import NotificationSettings
 from services.walkthrough import (
     CALL_TIMEOUT_SECONDS,
+    cancel,
+    confirm,
+    get,
     new_id,
     next_open_slot,
     reserve,
@@ -104,11 +107,7 @@ async def _walk(stubs: Stubs, settings: Settings, operator, args) -> int:
     if booked.state != appt.APPOINTMENT_STATE_PENDING:
         show_appointment("2. booked", booked)
         return 1
-    booked = await stubs.appointments.ConfirmAppointment(
-        appt.ConfirmAppointmentRequest(name=booked.name, request_id=new_id()),
-        metadata=as_citizen,
-        timeout=CALL_TIMEOUT_SECONDS,
-    )
+    booked = await confirm(stubs.appointments, booked.name, as_citizen)
     show_appointment("2. booked", booked)
     print(f"{'':<14} on {slot.name} at {slot.start_time.ToJsonString()}")
 
@@ -121,11 +120,7 @@ async def _walk(stubs: Stubs, settings: Settings, operator, args) -> int:
         f"3. clinic      cancelled {slot.name}: {cancelled.affected_appointments} "
         f"appointment(s), {cancelled.rebooking_offers} rebooking offer(s)"
     )
-    booked = await stubs.appointments.GetAppointment(
-        appt.GetAppointmentRequest(name=booked.name),
-        metadata=as_citizen,
-        timeout=CALL_TIMEOUT_SECONDS,
-    )
+    booked = await get(stubs.appointments, booked.name, as_citizen)
     show_appointment("4. cancelled", booked)
     if booked.state != appt.APPOINTMENT_STATE_CLINIC_CANCELLED:
         return 1
@@ -161,19 +156,11 @@ async def _walk(stubs: Stubs, settings: Settings, operator, args) -> int:
     state = appt.RebookingOfferState.Name(answered.state)
     print(f"7. answered    {state.removeprefix('REBOOKING_OFFER_STATE_')}")
     if answered.new_appointment:
-        rebooked = await stubs.appointments.GetAppointment(
-            appt.GetAppointmentRequest(name=answered.new_appointment),
-            metadata=as_citizen,
-            timeout=CALL_TIMEOUT_SECONDS,
-        )
+        rebooked = await get(stubs.appointments, answered.new_appointment, as_citizen)
         show_appointment("", rebooked)
         if not args.keep:
             # So that the demo citizen can book again.
-            rebooked = await stubs.appointments.CancelAppointment(
-                appt.CancelAppointmentRequest(name=rebooked.name, request_id=new_id()),
-                metadata=as_citizen,
-                timeout=CALL_TIMEOUT_SECONDS,
-            )
+            rebooked = await cancel(stubs.appointments, rebooked.name, as_citizen)
             show_appointment("", rebooked)
 
     verified = await _verified_audit(stubs.audit, booked.name, operator)

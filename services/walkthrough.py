@@ -95,19 +95,11 @@ async def _walk(stubs: Stubs, settings: Settings, args) -> int:
     if reserved.state != appt.APPOINTMENT_STATE_PENDING:
         return 1
 
-    confirmed = await stubs.appointments.ConfirmAppointment(
-        appt.ConfirmAppointmentRequest(name=reserved.name, request_id=new_id()),
-        metadata=as_citizen,
-        timeout=CALL_TIMEOUT_SECONDS,
-    )
+    confirmed = await confirm(stubs.appointments, reserved.name, as_citizen)
     show_appointment("5. confirm", confirmed)
     await show_availability(stubs.inventory, slot.name, args.vaccine)
     if not args.keep:
-        cancelled = await stubs.appointments.CancelAppointment(
-            appt.CancelAppointmentRequest(name=reserved.name, request_id=new_id()),
-            metadata=as_citizen,
-            timeout=CALL_TIMEOUT_SECONDS,
-        )
+        cancelled = await cancel(stubs.appointments, reserved.name, as_citizen)
         show_appointment("6. cancel", cancelled)
         await show_availability(stubs.inventory, slot.name, args.vaccine)
 
@@ -241,6 +233,30 @@ async def reserve(stub, person: str, slot, args, metadata) -> appt.Appointment:
     )
 
 
+async def get(stub, name: str, metadata) -> appt.Appointment:
+    return await stub.GetAppointment(
+        appt.GetAppointmentRequest(name=name),
+        metadata=metadata,
+        timeout=CALL_TIMEOUT_SECONDS,
+    )
+
+
+async def confirm(stub, name: str, metadata) -> appt.Appointment:
+    return await stub.ConfirmAppointment(
+        appt.ConfirmAppointmentRequest(name=name, request_id=new_id()),
+        metadata=metadata,
+        timeout=CALL_TIMEOUT_SECONDS,
+    )
+
+
+async def cancel(stub, name: str, metadata) -> appt.Appointment:
+    return await stub.CancelAppointment(
+        appt.CancelAppointmentRequest(name=name, request_id=new_id()),
+        metadata=metadata,
+        timeout=CALL_TIMEOUT_SECONDS,
+    )
+
+
 async def settled(stub, appointment: appt.Appointment, metadata) -> appt.Appointment:
     """The appointment once eligibility has stopped retrying."""
     loop = asyncio.get_running_loop()
@@ -253,11 +269,7 @@ async def settled(stub, appointment: appt.Appointment, metadata) -> appt.Appoint
             break
         print("   eligibility is waiting for the insurance check; polling")
         await asyncio.sleep(1)
-        appointment = await stub.GetAppointment(
-            appt.GetAppointmentRequest(name=appointment.name),
-            metadata=metadata,
-            timeout=CALL_TIMEOUT_SECONDS,
-        )
+        appointment = await get(stub, appointment.name, metadata)
     return appointment
 
 

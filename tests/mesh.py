@@ -11,7 +11,7 @@ import dataclasses
 import socket
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import grpc
 from vaxbook.appointment.v1 import appointment_pb2 as appt
@@ -179,9 +179,15 @@ async def make_clinic(
 
 
 async def make_slot(
-    mesh: Mesh, clinic: clin.Clinic, capacity: int = 10, days_ahead: int = 2
+    mesh: Mesh,
+    clinic: clin.Clinic,
+    capacity: int = 10,
+    days_ahead: int = 2,
+    start: datetime | None = None,
 ) -> clin.Slot:
-    start = mesh.clock.now() + timedelta(days=days_ahead)
+    """A 30-minute slot starting at ``start``, or ``days_ahead`` days from
+    the mesh clock's now."""
+    start = start or mesh.clock.now() + timedelta(days=days_ahead)
     return await mesh.clinics.CreateSlot(
         clin.CreateSlotRequest(
             parent=clinic.name,

@@ -16,7 +16,6 @@ from vaxbook.events.v1 import events_pb2
 
 from services.appointment.tables import outbox as appointment_outbox
 from services.common.auth import Role
-from services.common.clock import to_timestamp
 from services.common.db import create_engine
 from services.common.errors import read_error
 from services.inventory.tables import outbox as inventory_outbox
@@ -339,17 +338,7 @@ async def test_no_offer_is_made_when_no_slot_is_free_within_the_window(mesh):
 
 
 async def slot_at(mesh, clinic, start, capacity: int = 3) -> clin.Slot:
-    return await mesh.clinics.CreateSlot(
-        clin.CreateSlotRequest(
-            parent=clinic.name,
-            slot=clin.Slot(
-                start_time=to_timestamp(start),
-                end_time=to_timestamp(start + timedelta(minutes=30)),
-                capacity=capacity,
-            ),
-            request_id=new_id(),
-        )
-    )
+    return await make_slot(mesh, clinic, capacity, start=start)
 
 
 async def test_a_whole_day_is_cancelled_slot_by_slot(mesh):
