@@ -1,28 +1,33 @@
 """The audit trail's durable JetStream pull consumer.
 
 Each pass fetches a batch while holding the chain lock and stores it before
-letting go, so replicas take turns and the chain follows the stream's order.
-Messages are acknowledged once their records are committed; a redelivered
-event finds its record already there and is stored once. A batch that cannot
-be stored is handed back with ``nak(delay=...)``, and the consumer waits as
-long before its next pass, so those events come back before later ones.
+letting go, so replicas take turns. The chain follows the stream's order: the
+audit database keeps the sequence of the last stream message it dealt with,
+a batch is filed in sequence order, and messages missing from a batch (a
+delivery lost when NATS went down, which JetStream would only send again
+after the ack wait) are read from the stream by sequence and filed in their
+place. Messages are acknowledged once their records are committed; a
+redelivered event finds its record already there and is stored once. A batch
+that cannot be stored is handed back with ``nak(delay=...)``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 import nats
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 from prometheus_client import Counter
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.audit.chain import Entry
 from services.audit.entries import NotAnEvent, entry_of
-from services.audit.store import AuditStore
+from services.audit.store import AuditStore, ChainTail
 from services.common.clock import Clock
 from services.common.events import EventSettings, ensure_stream
 
@@ -50,6 +55,10 @@ DUPLICATES_SKIPPED = Counter(
 NOT_EVENTS = Counter(
     "vaxbook_audit_not_events_total",
     "Messages on the stream that are not events, terminated unstored.",
+)
+GAPS_FILLED = Counter(
+    "vaxbook_audit_gap_messages_read_total",
+    "Stream messages missing from a delivered batch, read from the stream.",
 )
 
 # Trouble that passes: the consumer waits and tries again.
@@ -110,19 +119,74 @@ class AuditConsumer:
         """Fetches one batch and stores it; returns how many records were
         added."""
         subscription = await self._subscribe()
-        events: list[Msg] = []
+        fetched: list[Msg] = []
         try:
             async with self.store.chain_tail() as tail:
-                entries, events = await _read(await _fetch(subscription))
+                fetched = await _fetch(subscription)
+                in_order = await self._in_stream_order(tail, fetched)
+                entries, not_events = _read(in_order)
                 added = await tail.append(entries, self.clock.now())
+                if in_order:
+                    await tail.advance(self.settings.stream, in_order[-1].seq)
         except SQLAlchemyError:
-            await _hand_back(events, self._retry_delay())
+            await _hand_back(fetched, self._retry_delay())
             raise
-        for message in events:
-            await message.ack()
+        terminated = {id(message) for message in not_events}
+        for message in fetched:
+            if id(message) in terminated:
+                await message.term()
+            else:
+                await message.ack()
         RECORDS_ADDED.inc(added)
-        DUPLICATES_SKIPPED.inc(len(events) - added)
+        DUPLICATES_SKIPPED.inc(len(entries) - added)
         return added
+
+    async def _in_stream_order(
+        self, tail: ChainTail, fetched: list[Msg]
+    ) -> list[StreamMessage]:
+        """The messages after the chain's stream position, in sequence order,
+        with those missing from ``fetched`` read from the stream."""
+        if not fetched:
+            return []
+        fetched = sorted(fetched, key=_seq)
+        last = await tail.stream_position(self.settings.stream)
+        if last is None:
+            # A chain filed before positions were kept starts from here.
+            last = _seq(fetched[0]) - 1
+        in_order = []
+        for message in fetched:
+            seq = _seq(message)
+            if seq <= last:
+                continue
+            if seq > last + 1:
+                in_order += await self._read_from_stream(last + 1, seq)
+            in_order.append(StreamMessage(seq, message.subject, message.data, message))
+            last = seq
+        return in_order
+
+    async def _read_from_stream(self, first: int, stop: int) -> list[StreamMessage]:
+        """Messages ``first`` to ``stop - 1`` read from the stream itself;
+        those the stream no longer holds are skipped with a warning."""
+        js = self._nats.jetstream()
+        stream = self.settings.stream
+        held_from = (await js.stream_info(stream)).state.first_seq
+        if held_from > first:
+            log.warning(
+                "stream messages %d to %d are gone from %s; not audited",
+                first,
+                min(held_from, stop) - 1,
+                stream,
+            )
+        found = []
+        for seq in range(max(first, held_from), stop):
+            try:
+                raw = await js.get_msg(stream, seq)
+            except NotFoundError:
+                log.warning("stream message %d is gone; not audited", seq)
+                continue
+            found.append(StreamMessage(seq, raw.subject, raw.data, None))
+        GAPS_FILLED.inc(len(found))
+        return found
 
     async def close(self) -> None:
         if self._nats is not None:
@@ -177,25 +241,39 @@ async def _fetch(subscription) -> list[Msg]:
         return []
 
 
-async def _read(messages: list[Msg]) -> tuple[list[Entry], list[Msg]]:
-    """The entries of the messages that are events, and those messages;
-    the others are terminated so they are not delivered again."""
-    entries, events = [], []
+@dataclass(frozen=True)
+class StreamMessage:
+    """A message of the stream: delivered (``delivered`` set) or read from
+    the stream by its sequence."""
+
+    seq: int
+    subject: str
+    data: bytes
+    delivered: Msg | None
+
+
+def _seq(message: Msg) -> int:
+    return message.metadata.sequence.stream
+
+
+def _read(messages: list[StreamMessage]) -> tuple[list[Entry], list[Msg]]:
+    """The entries of the messages that are events, and the delivered
+    messages that are not, to be terminated so they are not delivered again."""
+    entries, not_events = [], []
     for message in messages:
         try:
             entries.append(entry_of(message.subject, message.data))
         except NotAnEvent as problem:
             NOT_EVENTS.inc()
             log.error(
-                "stream message %d on %s is not storable: %s; terminated",
-                message.metadata.sequence.stream,
+                "stream message %d on %s is not storable: %s; set aside",
+                message.seq,
                 message.subject,
                 problem,
             )
-            await message.term()
-            continue
-        events.append(message)
-    return entries, events
+            if message.delivered is not None:
+                not_events.append(message.delivered)
+    return entries, not_events
 
 
 async def _hand_back(messages: list[Msg], delay_seconds: float) -> None:

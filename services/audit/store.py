@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.audit import chain
 from services.audit.chain import AuditRow, Entry
-from services.audit.tables import records
+from services.audit.tables import records, stream_positions
 from services.common.db import autocommit
 
 # The advisory lock every append holds until its transaction ends.
@@ -79,6 +80,33 @@ class ChainTail:
             prev_hash = row.hash
         await self.conn.execute(records.insert(), rows)
         return len(rows)
+
+    async def stream_position(self, stream: str) -> int | None:
+        """The last message of ``stream`` dealt with; ``None`` before the
+        first, and 0 as well when the chain is still empty."""
+        last = await self.conn.scalar(
+            select(stream_positions.c.last_seq).where(
+                stream_positions.c.stream == stream
+            )
+        )
+        if last is None and await self.conn.scalar(select(records.c.seq).limit(1)):
+            return None
+        return last or 0
+
+    async def advance(self, stream: str, last_seq: int) -> None:
+        """Records that the messages of ``stream`` up to ``last_seq`` are
+        dealt with."""
+        statement = insert(stream_positions).values(stream=stream, last_seq=last_seq)
+        await self.conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=[stream_positions.c.stream],
+                set_={
+                    "last_seq": func.greatest(
+                        stream_positions.c.last_seq, statement.excluded.last_seq
+                    )
+                },
+            )
+        )
 
     async def _not_stored(self, entries: list[Entry]) -> list[Entry]:
         """The entries whose event is neither stored nor earlier in the list."""

@@ -60,3 +60,13 @@ records = Table(
     Index("records_by_event_type", "event_type", "seq"),
     Index("records_by_occur_time", "occur_time"),
 )
+
+# The stream sequence of the last message the chain has dealt with (filed,
+# found filed already, or set aside as not an event), per stream.
+stream_positions = Table(
+    "stream_positions",
+    metadata,
+    Column("stream", Text, primary_key=True),
+    Column("last_seq", BigInteger, nullable=False),
+    CheckConstraint("last_seq >= 0", name="last_seq_not_negative"),
+)
