@@ -13,8 +13,10 @@ from sqlalchemy import select
 from vaxbook.appointment.v1 import appointment_pb2 as appt
 from vaxbook.clinic.v1 import clinic_pb2 as clin
 from vaxbook.events.v1 import events_pb2
+from vaxbook.inventory.v1 import inventory_pb2 as inv
 
 from services.appointment.tables import outbox as appointment_outbox
+from services.clinic.store import AdjustmentRow
 from services.common.auth import Role
 from services.common.db import create_engine
 from services.common.errors import read_error
@@ -463,6 +465,82 @@ async def test_a_shortfall_cancels_the_latest_booked_and_offers_them_seats(
     assert (retried.new_doses, retried.shortfall) == (1, 2)
     assert list(retried.cancelled_appointments) == []
     assert (await current(mesh, booked[0])).state == (appt.APPOINTMENT_STATE_CONFIRMED)
+
+
+def owed_cut(clinic: clin.Clinic, delta: int) -> AdjustmentRow:
+    return AdjustmentRow(
+        request_id=new_id(),
+        clinic_id=clinic.name.split("/")[1],
+        vaccine="comirnaty",
+        delta=delta,
+        reason="spoilage: fridge failure",
+        actor="staffAccounts/x",
+    )
+
+
+async def owing(mesh, row: AdjustmentRow) -> bool:
+    store = mesh.servicers["clinic"].store
+    return row.request_id in {r.request_id for r in await store.owing_adjustments(1000)}
+
+
+async def test_the_job_finishes_a_shortfall_left_owing(mesh):
+    a, slot, near, _ = await two_clinics(mesh, doses=2)
+    kept = await confirmed(mesh, slot)
+    mesh.clock.advance(1)
+    cut = await confirmed(mesh, slot)
+    clinic = mesh.servicers["clinic"]
+    # Recorded as owed, as if the service stopped before calling inventory.
+    row = owed_cut(a, -1)
+    await clinic.store.owe_adjustment(row, mesh.clock.now())
+
+    await clinic.cancellations.settle_owed_adjustments()
+
+    assert (await current(mesh, kept)).state == appt.APPOINTMENT_STATE_CONFIRMED
+    ended = await current(mesh, cut)
+    assert ended.end_reason == "DOSE_SHORTFALL"
+    assert (await offer_of(mesh, cut)).slot == near.name
+    assert (await availability(mesh, slot)).doses.total == 1
+    assert not await owing(mesh, row)
+
+
+async def test_an_owed_cut_a_later_delivery_made_good_cancels_nothing(mesh):
+    a, slot, _, _ = await two_clinics(mesh, doses=2)
+    booked = [await confirmed(mesh, slot), await confirmed(mesh, slot)]
+    clinic = mesh.servicers["clinic"]
+    # The cut reached inventory, then its call to appointments failed.
+    row = owed_cut(a, -1)
+    await clinic.store.owe_adjustment(row, mesh.clock.now())
+    await mesh.inventory.AdjustDoseStock(
+        inv.AdjustDoseStockRequest(
+            clinic=a.name,
+            vaccine=row.vaccine,
+            delta=row.delta,
+            reason=row.reason,
+            request_id=row.request_id,
+            actor=row.actor,
+        )
+    )
+    # Then a delivery: the stock covers both appointments again.
+    delivered = await adjust(mesh, a, 5)
+    assert (delivered.new_doses, delivered.shortfall) == (6, 0)
+
+    await clinic.cancellations.settle_owed_adjustments()
+
+    for appointment in booked:
+        assert (await current(mesh, appointment)).state == (
+            appt.APPOINTMENT_STATE_CONFIRMED
+        )
+    assert not await owing(mesh, row)
+
+
+async def test_a_refused_adjustment_is_not_left_owing(mesh):
+    a, _, _, _ = await two_clinics(mesh, doses=3)
+    request_id = new_id()
+
+    await refused(adjust(mesh, a, -4, request_id))
+
+    owed = await mesh.servicers["clinic"].store.owing_adjustments(1000)
+    assert request_id not in {r.request_id for r in owed}
 
 
 async def test_a_cut_the_free_stock_covers_cancels_nothing(mesh):

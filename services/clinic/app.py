@@ -47,6 +47,11 @@ async def build(settings: Settings, clock: Clock | None = None):
         PeriodicJob(
             "cancellation-settler", cancellations.settle_owed, SETTLE_INTERVAL_SECONDS
         ),
+        PeriodicJob(
+            "adjustment-settler",
+            cancellations.settle_owed_adjustments,
+            SETTLE_INTERVAL_SECONDS,
+        ),
     ]
     for job in jobs:
         job.start()

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 import grpc
 from vaxbook.appointment.v1 import appointment_pb2, appointment_pb2_grpc
 from vaxbook.clinic.v1 import clinic_pb2 as pb
 from vaxbook.inventory.v1 import inventory_pb2, inventory_pb2_grpc
 
-from services.clinic.store import ClinicStore, SlotRow
+from services.clinic.store import AdjustmentRow, ClinicStore, SlotRow
 from services.common import logs
-from services.common.errors import DomainError
+from services.common.errors import DomainError, Unavailable
 from services.common.grpc_clients import upstream
-from services.common.names import SLOT
+from services.common.names import CLINIC, SLOT
 
 log = logging.getLogger(__name__)
 
@@ -121,20 +122,49 @@ class Cancellations:
         return Outcome(len(answer.appointments), answer.rebooking_offers)
 
     async def adjust_doses(
-        self, request: pb.AdjustDoseStockRequest, actor: str, call_timeout: float
+        self, row: AdjustmentRow, now: datetime, call_timeout: float
     ) -> pb.AdjustDoseStockResponse:
-        """Records the adjustment in inventory, then cancels the confirmed
-        appointments the new stock cannot cover. Both steps are idempotent,
-        so a retry with the same request id finishes a failed second step."""
+        """Records the adjustment as owed, then in inventory, then cancels the
+        confirmed appointments the new stock cannot cover. Each step is
+        idempotent: a retry with the same request id, or the settle job,
+        finishes what a failed call left."""
+        owed = await self.store.owe_adjustment(row, now)
+        try:
+            return await self._settle_adjustment(owed, call_timeout)
+        except Unavailable:
+            raise
+        except DomainError:
+            # Refused (stock would go negative...): nothing is left to do.
+            await self.store.adjustment_settled(owed.request_id)
+            raise
+
+    async def settle_owed_adjustments(self) -> int:
+        """The job: finishes the adjustments a failed call left owing."""
+        rows = await self.store.owing_adjustments(SETTLE_BATCH)
+        for row in rows:
+            logs.bind(request_id=row.request_id)
+            try:
+                await self._settle_adjustment(row, CANCEL_TIMEOUT_SECONDS)
+            except Unavailable as error:
+                log.warning("dose adjustment deferred: %s", error.reason)
+            except DomainError as error:
+                log.warning("dose adjustment refused: %s", error.reason)
+                await self.store.adjustment_settled(row.request_id)
+        return len(rows)
+
+    async def _settle_adjustment(
+        self, row: AdjustmentRow, call_timeout: float
+    ) -> pb.AdjustDoseStockResponse:
+        clinic = CLINIC.format(clinic=row.clinic_id)
         async with upstream("inventory"):
             adjustment = await self.inventory.AdjustDoseStock(
                 inventory_pb2.AdjustDoseStockRequest(
-                    clinic=request.clinic,
-                    vaccine=request.vaccine,
-                    delta=request.delta,
-                    reason=request.reason.strip(),
-                    request_id=request.request_id,
-                    actor=actor,
+                    clinic=clinic,
+                    vaccine=row.vaccine,
+                    delta=row.delta,
+                    reason=row.reason,
+                    request_id=row.request_id,
+                    actor=row.actor,
                 ),
                 timeout=call_timeout,
             )
@@ -143,23 +173,25 @@ class Cancellations:
             new_doses=adjustment.new_doses,
             shortfall=adjustment.shortfall,
         )
-        if adjustment.shortfall == 0:
-            return response
-        async with upstream("appointment"):
-            answer = await self.appointments.CancelForDoseShortfall(
-                appointment_pb2.CancelForDoseShortfallRequest(
-                    clinic=request.clinic,
-                    vaccine=request.vaccine,
-                    doses=adjustment.new_doses,
-                    note=adjustment.reason,
-                    request_id=f"shortfall-{request.request_id}",
-                ),
-                timeout=call_timeout,
+        # A later adjustment of the same stock judged the shortfall anew, on
+        # a stock that counts this one: this one's target is out of date.
+        if adjustment.shortfall and not await self.store.superseded(row.request_id):
+            async with upstream("appointment"):
+                answer = await self.appointments.CancelForDoseShortfall(
+                    appointment_pb2.CancelForDoseShortfallRequest(
+                        clinic=clinic,
+                        vaccine=row.vaccine,
+                        doses=adjustment.new_doses,
+                        note=adjustment.reason,
+                        request_id=f"shortfall-{row.request_id}",
+                    ),
+                    timeout=call_timeout,
+                )
+            response.cancelled_appointments.extend(answer.appointments)
+            response.rebooking_offers = answer.rebooking_offers
+            log.info(
+                "dose shortfall: appointments cancelled",
+                extra={"fields": {"appointments": len(answer.appointments)}},
             )
-        response.cancelled_appointments.extend(answer.appointments)
-        response.rebooking_offers = answer.rebooking_offers
-        log.info(
-            "dose shortfall: appointments cancelled",
-            extra={"fields": {"appointments": len(answer.appointments)}},
-        )
+        await self.store.adjustment_settled(row.request_id)
         return response

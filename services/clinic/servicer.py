@@ -10,7 +10,7 @@ from vaxbook.clinic.v1 import clinic_pb2_grpc
 from vaxbook.inventory.v1 import inventory_pb2
 
 from services.clinic.cancellations import Cancellations, cancel_timeout
-from services.clinic.store import ClinicRow, ClinicStore, SlotRow
+from services.clinic.store import AdjustmentRow, ClinicRow, ClinicStore, SlotRow
 from services.common import paging
 from services.common.auth import PUBLIC, Role, current_principal, require_clinic
 from services.common.clock import Clock, to_timestamp
@@ -238,8 +238,16 @@ class ClinicServicer(clinic_pb2_grpc.ClinicServiceServicer):
             raise NotFound("clinic", request.clinic)
         if request.vaccine not in clinic.vaccines:
             raise NotFound("vaccine", f"{request.clinic}/vaccines/{request.vaccine}")
+        row = AdjustmentRow(
+            request_id=request.request_id,
+            clinic_id=ids["clinic"],
+            vaccine=request.vaccine,
+            delta=request.delta,
+            reason=request.reason.strip(),
+            actor=current_principal().subject,
+        )
         return await self.cancellations.adjust_doses(
-            request, current_principal().subject, cancel_timeout(context)
+            row, self.clock.now(), cancel_timeout(context)
         )
 
     async def _push_capacity(

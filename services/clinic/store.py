@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.clinic.events import ClinicEvents
-from services.clinic.tables import clinics, outbox, slots
+from services.clinic.tables import clinics, dose_adjustments, outbox, slots
 from services.common.outbox import write_events
 
 
@@ -53,6 +53,18 @@ _SLOT_COLUMNS = (
     slots.c.cancel_reason,
     slots.c.cancel_time,
 )
+
+
+@dataclass(frozen=True)
+class AdjustmentRow:
+    """A dose stock adjustment as staff asked for it."""
+
+    request_id: str
+    clinic_id: str
+    vaccine: str
+    delta: int
+    reason: str
+    actor: str
 
 
 class ClinicStore:
@@ -258,6 +270,73 @@ class ClinicStore:
                 .where(slots.c.id == slot_id, slots.c.clinic_id == clinic_id)
                 .values(appointments_settled=True)
             )
+
+    # Dose stock adjustments
+
+    async def owe_adjustment(self, row: AdjustmentRow, now: datetime) -> AdjustmentRow:
+        """Records an adjustment as owed, once per request id; returns the
+        adjustment first recorded under that id."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(dose_adjustments)
+                .values(**row.__dict__, create_time=now)
+                .on_conflict_do_nothing(index_elements=[dose_adjustments.c.request_id])
+            )
+            found = (
+                await conn.execute(
+                    select(*_ADJUSTMENT_COLUMNS).where(
+                        dose_adjustments.c.request_id == row.request_id
+                    )
+                )
+            ).one()
+        return AdjustmentRow(*found)
+
+    async def owing_adjustments(self, limit: int) -> list[AdjustmentRow]:
+        """Adjustments not yet settled, oldest first."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(*_ADJUSTMENT_COLUMNS)
+                .where(dose_adjustments.c.settled.is_(False))
+                .order_by(dose_adjustments.c.seq)
+                .limit(limit)
+            )
+            return [AdjustmentRow(*row) for row in rows]
+
+    async def superseded(self, request_id: str) -> bool:
+        """Whether a later adjustment of the same stock was asked for: it
+        judged the shortfall on a stock that already counted this one."""
+        this = dose_adjustments.alias("this")
+        later = (
+            select(dose_adjustments.c.seq)
+            .where(
+                dose_adjustments.c.clinic_id == this.c.clinic_id,
+                dose_adjustments.c.vaccine == this.c.vaccine,
+                dose_adjustments.c.seq > this.c.seq,
+            )
+            .exists()
+        )
+        async with self.engine.connect() as conn:
+            return bool(
+                await conn.scalar(select(later).where(this.c.request_id == request_id))
+            )
+
+    async def adjustment_settled(self, request_id: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(dose_adjustments)
+                .where(dose_adjustments.c.request_id == request_id)
+                .values(settled=True)
+            )
+
+
+_ADJUSTMENT_COLUMNS = (
+    dose_adjustments.c.request_id,
+    dose_adjustments.c.clinic_id,
+    dose_adjustments.c.vaccine,
+    dose_adjustments.c.delta,
+    dose_adjustments.c.reason,
+    dose_adjustments.c.actor,
+)
 
 
 def _clinic(row) -> ClinicRow:

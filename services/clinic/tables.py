@@ -2,15 +2,19 @@
 
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
     DateTime,
     ForeignKey,
+    Identity,
+    Index,
     Integer,
     MetaData,
     Table,
     Text,
+    text,
 )
 
 from services.common.outbox import outbox_table
@@ -46,6 +50,25 @@ slots = Table(
     Column("appointments_settled", Boolean, nullable=False, server_default="true"),
     CheckConstraint("end_time > start_time", name="slot_ends_after_start"),
     CheckConstraint("capacity > 0", name="slot_has_seats"),
+)
+
+# Every dose stock adjustment staff asked for, in the order they asked. One
+# stays unsettled until inventory has recorded it and the appointments it
+# leaves without a dose are cancelled; a job finishes what a failed call left.
+dose_adjustments = Table(
+    "dose_adjustments",
+    metadata,
+    Column("seq", BigInteger, Identity(), primary_key=True),
+    Column("request_id", Text, nullable=False, unique=True),
+    Column("clinic_id", Text, nullable=False),
+    Column("vaccine", Text, nullable=False),
+    Column("delta", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("create_time", DateTime(timezone=True), nullable=False),
+    Column("settled", Boolean, nullable=False, server_default="false"),
+    Index("dose_adjustments_owed", "seq", postgresql_where=text("NOT settled")),
+    Index("dose_adjustments_by_stock", "clinic_id", "vaccine", "seq"),
 )
 
 # Events of clinic and slot changes, written in the same transaction.
