@@ -23,6 +23,8 @@ FIGURES = (
     "contention_pending",
     "relay_events_per_s",
     "outbox_lag_p99_s",
+    "scans_per_s",
+    "scan_to_echo",
 )
 # How a figure's value compares with its target's bound.
 _RELATIONS = {">=": operator.ge, "<=": operator.le, "=": operator.eq}
@@ -51,6 +53,7 @@ def targets(contention_seats: int) -> dict[str, Target]:
             Target("oversold", "=", 0),
             Target("contention_pending", "=", contention_seats),
             Target("outbox_lag_p99_s", "<=", 1),
+            Target("scan_to_echo", ">=", 1),
         )
     }
 

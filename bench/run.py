@@ -17,6 +17,9 @@ What it measures, against real PostgreSQL and Redis and a fresh database:
 - ``oversold``: seats and doses claimed beyond their totals after every
   scenario, including many citizens reserving the few seats of one slot
   (target 0; the only figure that makes the run fail).
+- ``scans_per_s``: QR codes verified a second over one scanner stream, each
+  scan answered with who the code is for; ``scan_to_echo`` is its ratio to
+  ``echo_rps`` (target at least 1).
 - ``outbox_lag_p99_s``: the 99th percentile of an appointment event's wait in
   the outbox, from its change to its publication, over the events of the
   booking load (target at most 1); ``relay_events_per_s``: events a second
@@ -62,14 +65,17 @@ from bench.processes import (
     vaxbook_services,
 )
 from bench.report import table, write_results
+from bench.scans import ScanResult, measure_scans, scan_codes
 from bench.scenarios import (
     VACCINE,
     MeshClient,
+    bench_tokens,
     connected_mesh,
     contend_for_seats,
     open_slots,
     used_by_appointments,
 )
+from services.common.access import token_channel
 from services.common.db import create_engine
 from services.common.events import EventSettings
 from services.devstack import Endpoints, create_database, drop_database, resolve_servers
@@ -286,6 +292,7 @@ class _Scenarios:
         relay_rate = await relay_events_per_second(
             self.engine, _event_settings(self.environment)
         )
+        scans = await self._scans()
         contention = await self._contention()
         redis_rate = await self._hot_slot(use_redis=True)
         db_rate = await self._hot_slot(use_redis=False)
@@ -299,6 +306,8 @@ class _Scenarios:
             "hot_slot_db_holds_per_s": round(db_rate, 1),
             "redis_to_db_hot_slot": _ratio(redis_rate, db_rate),
             "relay_events_per_s": round(relay_rate, 1),
+            "scans_per_s": round(scans.scans_per_second, 1),
+            "scan_to_echo": _ratio(scans.scans_per_second, echo.calls_per_second),
             "outbox_lag_p99_s": round(outbox_lag, 3),
             "oversold": sum(self.oversold.values()),
             "oversold_by_scenario": self.oversold,
@@ -358,6 +367,29 @@ class _Scenarios:
         )
         await self._check(kind, used_by_appointments(slots))
         return result, started_at
+
+    async def _scans(self) -> ScanResult:
+        """Scans over one stream; refusals are counted apart, by code."""
+        parameters = self.parameters
+        async with token_channel(
+            self.environment.address("appointment"), bench_tokens()
+        ) as channel:
+            clinic, tokens = await scan_codes(self.mesh, channel)
+            log.info(
+                "scans: one stream, %d codes, %g s",
+                len(tokens),
+                parameters.duration_seconds,
+            )
+            result = await measure_scans(
+                channel,
+                clinic.name,
+                tokens,
+                parameters.warmup_seconds,
+                parameters.duration_seconds,
+            )
+        self.refusals["scans"] = result.refused
+        log.info("scans: %.1f a second", result.scans_per_second)
+        return result
 
     async def _contention(self) -> int:
         """Citizens rush a small slot; returns its PENDING appointments."""

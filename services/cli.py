@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services import devstack
+from services import devstack, scanner
 from services.audit import chain
 from services.audit.store import AuditStore
 from services.cancel_walkthrough import cancel_slot_walk_through
@@ -55,7 +55,21 @@ def main(argv: list[str] | None = None) -> int:
         "then show a refused booking",
     )
     _add_citizen_arguments(book)
-    book.add_argument("--keep", action="store_true", help="do not cancel at the end")
+    book.add_argument(
+        "--keep",
+        action="store_true",
+        help="do not cancel at the end; save the QR code for `vaxbook scan`",
+    )
+    book.add_argument(
+        "--today",
+        action="store_true",
+        help="book today's session under way rather than the next slot to start",
+    )
+    book.add_argument(
+        "--qr-dir",
+        default=str(_data_dir()),
+        help="where --keep saves the QR code image",
+    )
     cancel_slot = commands.add_parser(
         "cancel-slot",
         help="book and confirm, cancel the slot as the clinic, then show the "
@@ -71,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     cancel_slot.add_argument(
         "--keep", action="store_true", help="keep the appointment the offer makes"
     )
+    _add_scan_parser(commands)
     audit = commands.add_parser("audit", help="check the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
     audit_commands.add_parser(
@@ -92,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "audit":
             return asyncio.run(verify_audit(settings))
+        if args.command == "scan":
+            return scanner.scan(settings, _checked_scan(parser, args))
         # Sign-in codes are read where ``vaxbook up`` has them written.
         settings = dataclasses.replace(
             settings, dev_outbox_path=str(_dev_outbox(_data_dir()))
@@ -101,6 +118,49 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(walk_through(settings, args))
     except KeyboardInterrupt:
         return 130
+
+
+def _add_scan_parser(commands) -> None:
+    scan = commands.add_parser(
+        "scan",
+        help="the reference clinic scanner: check a QR code and record the dose, "
+        "online or from an offline bundle",
+    )
+    code = scan.add_mutually_exclusive_group()
+    code.add_argument("--image", help="a PNG or JPEG holding the QR code")
+    code.add_argument("--token", help="the code's text, VB1:...")
+    scan.add_argument("--batch", help="the batch number on the vial")
+    scan.add_argument("--vaccinator", default="Demo vaccinator")
+    scan.add_argument("--device", default=scanner.DEVICE_ID, help="this device's id")
+    scan.add_argument(
+        "--clinic", help="clinics/{clinic}; by default the one the code names"
+    )
+    scan.add_argument(
+        "--save-bundle", metavar="FILE", help="save the day's offline bundle"
+    )
+    scan.add_argument("--date", help="the bundle's day, YYYY-MM-DD; today by default")
+    scan.add_argument(
+        "--bundle", metavar="FILE", help="check the code offline against FILE"
+    )
+    scan.add_argument(
+        "--queue",
+        metavar="FILE",
+        default=str(_data_dir() / "scan-queue.jsonl"),
+        help="where offline records wait for upload",
+    )
+    scan.add_argument("--upload", metavar="FILE", help="upload a queue of records")
+
+
+def _checked_scan(parser: argparse.ArgumentParser, args) -> argparse.Namespace:
+    """Refuses combinations that cannot work, naming what is missing."""
+    if args.save_bundle and not args.clinic:
+        parser.error("scan --save-bundle needs --clinic")
+    if not (args.save_bundle or args.upload):
+        if not (args.image or args.token):
+            parser.error("scan needs --image or --token")
+        if not args.batch:
+            parser.error("scan needs --batch, the batch number on the vial")
+    return args
 
 
 def _add_citizen_arguments(parser: argparse.ArgumentParser) -> None:

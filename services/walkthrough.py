@@ -17,7 +17,8 @@ from pathlib import Path
 
 import grpc
 from vaxbook.appointment.v1 import appointment_pb2 as appt
-from vaxbook.appointment.v1 import appointment_pb2_grpc
+from vaxbook.appointment.v1 import appointment_pb2_grpc, vaccination_pb2_grpc
+from vaxbook.appointment.v1 import vaccination_pb2 as vax
 from vaxbook.auth.v1 import auth_pb2 as auth
 from vaxbook.auth.v1 import auth_pb2_grpc
 from vaxbook.clinic.v1 import clinic_pb2 as clin
@@ -30,6 +31,7 @@ from vaxbook.patient.v1 import patient_pb2_grpc
 from services.common.auth import bearer
 from services.common.config import Settings
 from services.common.errors import read_error
+from services.seed import DEMO_CLINICS, demo_batch
 
 CALL_TIMEOUT_SECONDS = 5.0
 # How long to wait for a code to appear in the development outbox.
@@ -47,6 +49,7 @@ class Stubs:
     clinics: clinic_pb2_grpc.ClinicServiceStub
     inventory: inventory_pb2_grpc.InventoryServiceStub
     appointments: appointment_pb2_grpc.AppointmentServiceStub
+    vaccination: vaccination_pb2_grpc.VaccinationServiceStub
 
 
 async def walk_through(settings: Settings, args) -> int:
@@ -61,6 +64,7 @@ async def walk_through(settings: Settings, args) -> int:
         clinic_pb2_grpc.ClinicServiceStub(channels["clinic"]),
         inventory_pb2_grpc.InventoryServiceStub(channels["inventory"]),
         appointment_pb2_grpc.AppointmentServiceStub(channels["appointment"]),
+        vaccination_pb2_grpc.VaccinationServiceStub(channels["appointment"]),
     )
     try:
         return await _walk(stubs, settings, args)
@@ -81,7 +85,9 @@ async def _walk(stubs: Stubs, settings: Settings, args) -> int:
     await write_record(stubs.patients, citizen, args.birth_date, args, as_citizen)
     print(f"2. record      born {args.birth_date}, region {args.region}")
 
-    slot = await next_open_slot(stubs.clinics, args.region, args.vaccine)
+    slot = await next_open_slot(
+        stubs.clinics, args.region, args.vaccine, running=args.today
+    )
     if slot is None:
         print(f"no open slot offers {args.vaccine} in region {args.region}")
         return 1
@@ -98,12 +104,41 @@ async def _walk(stubs: Stubs, settings: Settings, args) -> int:
     confirmed = await confirm(stubs.appointments, reserved.name, as_citizen)
     show_appointment("5. confirm", confirmed)
     await show_availability(stubs.inventory, slot.name, args.vaccine)
-    if not args.keep:
+    if args.keep:
+        await _save_qr_code(stubs, confirmed, slot, args, as_citizen)
+    else:
         cancelled = await cancel(stubs.appointments, reserved.name, as_citizen)
         show_appointment("6. cancel", cancelled)
         await show_availability(stubs.inventory, slot.name, args.vaccine)
 
     return await _refused_case(stubs, citizen, slot, args, as_citizen)
+
+
+async def _save_qr_code(stubs: Stubs, appointment, slot, args, as_citizen) -> None:
+    """Writes the confirmed appointment's QR code where a scanner can read
+    it, and says how to scan it."""
+    code = await stubs.vaccination.GetAppointmentQrCode(
+        vax.GetAppointmentQrCodeRequest(name=appointment.name),
+        metadata=as_citizen,
+        timeout=CALL_TIMEOUT_SECONDS,
+    )
+    path = Path(args.qr_dir) / f"qr-{appointment.name.split('/')[1]}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(code.png)
+    clinic = await stubs.clinics.GetClinic(
+        clin.GetClinicRequest(name=slot.name.rsplit("/slots/", 1)[0]),
+        timeout=CALL_TIMEOUT_SECONDS,
+    )
+    number = _demo_batch_of(clinic, args.vaccine) or "<batch number>"
+    print(f"6. qr code     {path} (signed with key {code.key_id})")
+    print(f"{'':<14} scan it: .venv/bin/vaxbook scan --image {path} --batch {number}")
+
+
+def _demo_batch_of(clinic: clin.Clinic, vaccine: str) -> str | None:
+    for demo in DEMO_CLINICS:
+        if demo.display_name == clinic.display_name and vaccine in demo.vaccines:
+            return demo_batch(demo, vaccine)
+    return None
 
 
 async def _refused_case(stubs: Stubs, citizen: str, slot, args, as_citizen) -> int:
@@ -273,8 +308,11 @@ async def settled(stub, appointment: appt.Appointment, metadata) -> appt.Appoint
     return appointment
 
 
-async def next_open_slot(clinics, region: str, vaccine: str) -> clin.Slot | None:
-    """The earliest slot that has not started yet, or ``None``."""
+async def next_open_slot(
+    clinics, region: str, vaccine: str, running: bool = False
+) -> clin.Slot | None:
+    """The earliest slot that has not started yet (or, with ``running``, that
+    has not ended yet), or ``None``."""
     now = datetime.now(UTC)
     token = ""
     while True:
@@ -289,11 +327,16 @@ async def next_open_slot(clinics, region: str, vaccine: str) -> clin.Slot | None
             timeout=CALL_TIMEOUT_SECONDS,
         )
         for slot in page.slots:
-            if slot.start_time.ToDatetime(tzinfo=UTC) > now:
+            if _bookable(slot, now, running):
                 return slot
         if not page.next_page_token:
             return None
         token = page.next_page_token
+
+
+def _bookable(slot: clin.Slot, now: datetime, running: bool) -> bool:
+    edge = slot.end_time if running else slot.start_time
+    return edge.ToDatetime(tzinfo=UTC) > now
 
 
 async def show_availability(inventory, slot: str, vaccine: str) -> None:

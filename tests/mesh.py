@@ -15,7 +15,11 @@ from datetime import datetime, timedelta
 
 import grpc
 from vaxbook.appointment.v1 import appointment_pb2 as appt
-from vaxbook.appointment.v1 import appointment_pb2_grpc
+from vaxbook.appointment.v1 import (
+    appointment_pb2_grpc,
+    vaccination_pb2,
+    vaccination_pb2_grpc,
+)
 from vaxbook.auth.v1 import auth_pb2_grpc
 from vaxbook.clinic.v1 import clinic_pb2 as clin
 from vaxbook.clinic.v1 import clinic_pb2_grpc
@@ -28,6 +32,7 @@ from vaxbook.patient.v1 import patient_pb2_grpc
 from services.appointment import app as appointment_app
 from services.auth import app as auth_app
 from services.clinic import app as clinic_app
+from services.common import qr
 from services.common.access import ServiceTokens, service_signer, token_channel
 from services.common.auth import Principal, Role, bearer
 from services.common.clock import FakeClock, to_timestamp
@@ -97,6 +102,10 @@ class Mesh:
     @property
     def appointments(self) -> appointment_pb2_grpc.AppointmentServiceStub:
         return appointment_pb2_grpc.AppointmentServiceStub(self.channel("appointment"))
+
+    @property
+    def vaccination(self) -> vaccination_pb2_grpc.VaccinationServiceStub:
+        return vaccination_pb2_grpc.VaccinationServiceStub(self.channel("appointment"))
 
     @property
     def auth(self) -> auth_pb2_grpc.AuthServiceStub:
@@ -249,6 +258,12 @@ def reserve_request(
         dose_number=dose,
         request_id=new_id(),
     )
+
+
+async def qr_keys(mesh: Mesh) -> dict:
+    """The keys anyone may fetch to verify QR codes, by key id."""
+    listed = await mesh.vaccination.ListQrKeys(vaccination_pb2.ListQrKeysRequest())
+    return {k.key_id: qr.public_key_from_bytes(k.public_key) for k in listed.keys}
 
 
 async def availability(mesh: Mesh, slot: clin.Slot, vaccine="comirnaty"):

@@ -5,15 +5,19 @@ and cancel, then shows a refused booking with its reasons."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import random
 import re
+import tempfile
+from pathlib import Path
 
 import pytest
 from stdnum import verhoeff
 from vaxbook.appointment.v1 import appointment_pb2 as appt
 from vaxbook.clinic.v1 import clinic_pb2 as clin
 
+from services.common import qr
 from services.common.config import Settings
 from services.seed import DAYS, SLOTS_PER_DAY, seed
 from services.walkthrough import walk_through
@@ -68,6 +72,8 @@ def booking_args(keep: bool = False) -> argparse.Namespace:
         allergy=[],
         vaccine=VACCINE,
         keep=keep,
+        today=False,
+        qr_dir=tempfile.mkdtemp(prefix="vaxbook-qr-"),
     )
 
 
@@ -127,6 +133,11 @@ async def test_book_with_keep_leaves_the_appointment_confirmed(
     steps = step_lines(output)
     assert exit_code == 0, output
     assert "6. cancel" not in step_names(steps)
+    # The QR code is saved for the scanner, and holds the appointment's code.
+    saved = Path(re.search(r"6\. qr code\s+(\S+\.png)", output)[1])
+    [token] = qr.decode_image(await asyncio.to_thread(saved.read_bytes))
+    assert qr.unverified_claims(token).appointment in output
+    assert "--batch DEMO-HARBOUR-COMIRNATY" in output
     listed = await mesh.appointments.ListAppointments(
         appt.ListAppointmentsRequest(parent=citizen_of(output))
     )
@@ -158,5 +169,6 @@ async def test_seeding_twice_creates_nothing_new(mesh, seeded):
 
     assert await count_clinics(mesh) == clinics_before
     slots_after = len((await mesh.clinics.ListSlots(slots_request)).slots)
-    assert slots_after == slots_before == DAYS * len(SLOTS_PER_DAY)
-    assert slots_seeded == 3 * DAYS * len(SLOTS_PER_DAY)
+    # A week of slots per clinic, and the session running today.
+    assert slots_after == slots_before == DAYS * len(SLOTS_PER_DAY) + 1
+    assert slots_seeded == 3 * (DAYS * len(SLOTS_PER_DAY) + 1)

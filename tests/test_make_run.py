@@ -186,3 +186,31 @@ def test_a_cancelled_slot_tells_the_citizen_offers_a_seat_and_audits_it(
 
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert re.fullmatch(r"all [1-9]\d* records verify\n", verified.stdout)
+
+
+def test_a_booked_citizens_qr_image_is_recorded_once_by_the_scanner(
+    stack: Stack,
+) -> None:
+    booked = stack.run(
+        "book",
+        "--today",
+        "--keep",
+        "--national-id",
+        "387654321105",
+        "--phone",
+        "+919811111111",
+    )
+    assert booked.returncode == 0, booked.stdout + booked.stderr
+    scan_command = re.search(r"scan it: \S+ scan (.+)$", booked.stdout, re.MULTILINE)
+    arguments = scan_command[1].split()
+
+    first = stack.run("scan", *arguments)
+    again = stack.run("scan", *arguments)
+
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "accepted" in first.stdout
+    assert re.search(
+        r"recorded .* ADMINISTERED from clinics/\S+/batches/DEMO-", first.stdout
+    )
+    assert again.returncode == 1
+    assert "refused    ALREADY_ADMINISTERED" in again.stdout

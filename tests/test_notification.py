@@ -28,6 +28,7 @@ from vaxbook.events.v1 import events_pb2
 from vaxbook.notification.v1 import notification_pb2 as pb
 from vaxbook.notification.v1 import notification_pb2_grpc
 
+from services.common import qr
 from services.common.access import token_channel
 from services.common.auth import Role
 from services.common.clock import FakeClock, to_timestamp
@@ -68,6 +69,7 @@ from tests.mesh import (
     make_clinic,
     make_slot,
     new_id,
+    qr_keys,
     reserve_request,
     start_mesh,
 )
@@ -334,10 +336,17 @@ async def test_a_confirmation_email_arrives_in_the_citizens_language(
     assert delivery.masked_destination == f"{to[0]}***@example.org"
     [message] = catch.to(to)
     assert message["Subject"] == SUBJECTS[("appointment_confirmed", language)]
-    body = message.get_content()
+    body = text_of(message)
     assert appointment_id(confirmed) in body
     assert "comirnaty" in body
     assert "2027-03-03 08:00 UTC" in body
+    # The QR code comes as an image that scans back to the appointment's code.
+    [image] = [part for part in message.iter_attachments()]
+    assert image.get_content_type() == "image/png"
+    [token] = qr.decode_image(image.get_content())
+    assert qr.verify(token, await qr_keys(notifications.mesh)).appointment == (
+        confirmed.name
+    )
 
 
 async def test_a_rejection_names_every_reason(notifications, clinic, mail):
@@ -682,7 +691,7 @@ async def test_a_dependants_notifications_go_to_their_citizen(
     [delivery] = await settled(notifications, confirmed, "appointment_confirmed", EMAIL)
     assert (delivery.state, delivery.language) == (SENT, "hi")
     [message] = catch.to(to)
-    assert appointment_id(confirmed) in message.get_content()
+    assert appointment_id(confirmed) in text_of(message)
     assert await deliveries(
         notifications, confirmed, metadata=mesh.token(f"citizens/{owner}")
     )
@@ -797,6 +806,11 @@ async def all_handled(notifications) -> None:
         await eventually(idle)
     finally:
         await client.close()
+
+
+def text_of(message: EmailMessage) -> str:
+    """The plain text of a message, with or without attachments."""
+    return message.get_body(preferencelist=("plain",)).get_content()
 
 
 def mail_titled(catch: MailCatch, to: str, subject: str) -> EmailMessage:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from vaxbook.events.v1 import events_pb2
 
 from services.appointment.eligibility import PROVISIONAL_REASON
+from services.appointment.qr_codes import QrIssuer
 from services.appointment.rows import AppointmentRow, OfferRow
 from services.common.clock import to_timestamp
 from services.common.events import EventSettings, new_event
@@ -16,8 +17,10 @@ Outgoing = tuple[str, events_pb2.Event]
 class AppointmentEvents:
     """Builds ``(subject, event)`` pairs for appointment changes."""
 
-    def __init__(self, settings: EventSettings) -> None:
+    def __init__(self, settings: EventSettings, qr: QrIssuer) -> None:
         self.settings = settings
+        # Signs the code a confirmation carries.
+        self.qr = qr
 
     def reserved(self, row: AppointmentRow) -> Outgoing:
         payload = events_pb2.AppointmentReserved(
@@ -26,11 +29,25 @@ class AppointmentEvents:
         )
         return self._event("reserved", "appointment_reserved", payload, row)
 
-    def ended(self, row: AppointmentRow, was_confirmed: bool) -> Outgoing | None:
+    def ended(
+        self, row: AppointmentRow, was_confirmed: bool, actor: str = ""
+    ) -> Outgoing | None:
         """The event of a state change, or ``None`` when the state is live."""
         if row.state == "CONFIRMED":
-            payload = events_pb2.AppointmentConfirmed(appointment=_ref(row))
+            payload = events_pb2.AppointmentConfirmed(
+                appointment=_ref(row), qr_token=self.qr.token(row)
+            )
             return self._event("confirmed", "appointment_confirmed", payload, row)
+        if row.state == "ADMINISTERED":
+            payload = events_pb2.AppointmentAdministered(
+                appointment=_ref(row),
+                batch=row.administer_batch or "",
+                administer_time=to_timestamp(row.administer_time),
+                vaccinator=row.vaccinator or "",
+                device_id=row.administer_device or "",
+                actor=actor,
+            )
+            return self._event("administered", "appointment_administered", payload, row)
         if row.state == "CANCELLED":
             payload = events_pb2.AppointmentCancelled(
                 appointment=_ref(row),

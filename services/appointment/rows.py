@@ -32,6 +32,14 @@ class AppointmentRow:
     eligibility_attempts: int = 0
     next_check_at: datetime | None = None
     rebooking_offered: bool = False
+    confirm_time: datetime | None = None
+    qr_key_id: str | None = None
+    qr_generation: int = 0
+    administer_time: datetime | None = None
+    administer_batch: str | None = None
+    vaccinator: str | None = None
+    administer_device: str | None = None
+    history_pending: bool = False
 
     def as_seen_at(self, now: datetime) -> AppointmentRow:
         """The row as a reader should see it: a PENDING hold that has run out

@@ -262,6 +262,15 @@ def _appointment(row: AppointmentRow) -> pb.Appointment:
     )
     if row.rebooking_offered:
         appointment.rebooking_offer = offer_name(row.id)
+    if row.state == "ADMINISTERED" and row.administer_time is not None:
+        appointment.administration.CopyFrom(
+            pb.Administration(
+                batch=row.administer_batch or "",
+                administer_time=to_timestamp(row.administer_time),
+                vaccinator=row.vaccinator or "",
+                device_id=row.administer_device or "",
+            )
+        )
     if row.next_check_at is not None and row.eligibility == "RETRYING":
         appointment.next_eligibility_check_time.CopyFrom(
             to_timestamp(row.next_check_at)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from vaxbook.clinic.v1 import clinic_pb2, clinic_pb2_grpc
 
@@ -23,6 +23,8 @@ CACHE_MAX_ENTRIES = 50_000
 
 # The most candidate slots a rebooking offer considers.
 MAX_CANDIDATES = 500
+# No slot runs longer: a walk-in looks this far back for the slot under way.
+LONGEST_SLOT = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,29 @@ class SlotDirectory:
                 timeout=call_timeout,
             )
         return [_info(slot) for slot in answer.slots]
+
+    async def running_at(
+        self, clinic: str, vaccine: str, now: datetime, call_timeout: float
+    ) -> SlotInfo | None:
+        """The clinic's open slot offering ``vaccine`` that is under way at
+        ``now``; ``None`` when there is none."""
+        async with upstream("clinic"):
+            answer = await self.clinics.ListSlots(
+                clinic_pb2.ListSlotsRequest(
+                    parent=clinic,
+                    vaccine=vaccine,
+                    start_time_from=to_timestamp(now - LONGEST_SLOT),
+                    start_time_before=to_timestamp(now + timedelta(microseconds=1)),
+                    page_size=MAX_CANDIDATES,
+                ),
+                timeout=call_timeout,
+            )
+        running = [
+            info
+            for info in map(_info, answer.slots)
+            if info.end_time > now and not info.cancelled
+        ]
+        return running[-1] if running else None
 
 
 def _info(slot: clinic_pb2.Slot) -> SlotInfo:

@@ -171,10 +171,13 @@ class AppointmentStore:
         self, confirms: list[tuple[str, datetime]]
     ) -> list[AppointmentRow | None]:
         ids = [appointment_id for appointment_id, _ in confirms]
+        confirmed_at = max(now for _, now in confirms)
         rows = await self._update(
             and_(appointments.c.id.in_(ids), appointments.c.state == "PENDING"),
             state="CONFIRMED",
-            update_time=max(now for _, now in confirms),
+            update_time=confirmed_at,
+            confirm_time=confirmed_at,
+            qr_key_id=self.events.qr.active_key_id,
         )
         return _in_order(ids, rows)
 

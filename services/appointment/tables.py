@@ -6,6 +6,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -54,6 +55,18 @@ appointments = Table(
     Column("next_check_at", DateTime(timezone=True)),
     # Set with the rebooking offer made when the clinic cancelled it.
     Column("rebooking_offered", Boolean, nullable=False, server_default="false"),
+    # When it was confirmed, and the key its QR code is signed with; with the
+    # generation (one more at each reissue) they make the code again exactly.
+    Column("confirm_time", DateTime(timezone=True)),
+    Column("qr_key_id", Text),
+    Column("qr_generation", Integer, nullable=False, server_default="0"),
+    # The dose given, once ADMINISTERED.
+    Column("administer_time", DateTime(timezone=True)),
+    Column("administer_batch", Text),
+    Column("vaccinator", Text),
+    Column("administer_device", Text),
+    # Set while the dose still has to reach the person's vaccination history.
+    Column("history_pending", Boolean, nullable=False, server_default="false"),
     Index("appointments_by_citizen", "citizen_id", "create_time"),
     Index(
         "one_active_appointment_per_citizen_and_dose",
@@ -84,6 +97,13 @@ appointments = Table(
         "hold_expires_at",
         postgresql_where=text("state = 'PENDING' OR release_pending"),
     ),
+    Index(
+        "appointments_by_clinic_day",
+        "clinic_id",
+        "slot_start",
+        postgresql_where=text("confirm_time IS NOT NULL"),
+    ),
+    Index("appointments_owing_history", "id", postgresql_where=text("history_pending")),
     Index(
         "appointments_live_by_slot",
         "clinic_id",
@@ -121,6 +141,29 @@ rebooking_offers = Table(
         "expires_at",
         postgresql_where=text("state = 'OPEN' OR release_pending"),
     ),
+)
+
+# The keys QR codes are signed with; the newest unretired one signs.
+qr_keys = Table(
+    "qr_keys",
+    metadata,
+    Column("key_id", Text, primary_key=True),
+    Column("private_key", LargeBinary, nullable=False),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("create_time", DateTime(timezone=True), nullable=False),
+    Column("retire_time", DateTime(timezone=True)),
+)
+
+# What each scanner message was answered, so a message sent again with the
+# same nonce gets the same answer and changes nothing.
+scanner_replies = Table(
+    "scanner_replies",
+    metadata,
+    Column("device_id", Text, primary_key=True),
+    Column("nonce", Text, primary_key=True),
+    Column("clinic_id", Text, nullable=False),
+    Column("reply", LargeBinary, nullable=False),
+    Column("create_time", DateTime(timezone=True), nullable=False),
 )
 
 # Lifecycle events waiting to be published, written with each change.

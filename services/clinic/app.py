@@ -23,6 +23,8 @@ from services.common.server import Registration
 # Clinic changes are few: a slower relay pass costs nothing that matters.
 RELAY_INTERVAL_SECONDS = 0.5
 SETTLE_INTERVAL_SECONDS = 5.0
+# Batches expire at midnight UTC; a pass a minute finds them soon after.
+EXPIRE_INTERVAL_SECONDS = 60.0
 
 
 async def build(settings: Settings, clock: Clock | None = None):
@@ -39,6 +41,7 @@ async def build(settings: Settings, clock: Clock | None = None):
         appointment_pb2_grpc.AppointmentServiceStub(
             access.channel(addrs["appointment"])
         ),
+        clock,
     )
     servicer = ClinicServicer(store, cancellations, clock)
     relay = OutboxRelay(engine, outbox, events, clock)
@@ -51,6 +54,9 @@ async def build(settings: Settings, clock: Clock | None = None):
             "adjustment-settler",
             cancellations.settle_owed_adjustments,
             SETTLE_INTERVAL_SECONDS,
+        ),
+        PeriodicJob(
+            "batch-expirer", cancellations.expire_batches, EXPIRE_INTERVAL_SECONDS
         ),
     ]
     for job in jobs:

@@ -5,13 +5,18 @@ only then does the appointment service cancel what the slot holds, since
 every appointment with a hold was recorded before its hold was taken. The
 slot stays marked as owing that cancellation until the appointment service
 answers, and a job finishes what a failed call left.
+
+Doses are lost by an adjustment staff make, or when a batch expires: the
+``batch-expirer`` job has inventory expire the day's batches, and each
+adjustment that leaves confirmed appointments without a dose is settled as a
+staff adjustment is, recorded as owed first.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import grpc
 from vaxbook.appointment.v1 import appointment_pb2, appointment_pb2_grpc
@@ -20,6 +25,7 @@ from vaxbook.inventory.v1 import inventory_pb2, inventory_pb2_grpc
 
 from services.clinic.store import AdjustmentRow, ClinicStore, SlotRow
 from services.common import logs
+from services.common.clock import Clock
 from services.common.errors import DomainError, Unavailable
 from services.common.grpc_clients import upstream
 from services.common.names import CLINIC, SLOT
@@ -30,6 +36,8 @@ log = logging.getLogger(__name__)
 # usual call deadline, unless the caller set a shorter one.
 CANCEL_TIMEOUT_SECONDS = 60.0
 SETTLE_BATCH = 20
+# An expiry pass is no one's adjustment: the clinic service's own.
+EXPIRER_ACTOR = "batch-expirer"
 
 
 def cancel_timeout(context: grpc.aio.ServicerContext) -> float:
@@ -52,10 +60,12 @@ class Cancellations:
         store: ClinicStore,
         inventory: inventory_pb2_grpc.InventoryServiceStub,
         appointments: appointment_pb2_grpc.AppointmentServiceStub,
+        clock: Clock,
     ) -> None:
         self.store = store
         self.inventory = inventory
         self.appointments = appointments
+        self.clock = clock
 
     async def count(self, rows: list[SlotRow], reason: str, call_timeout: float) -> int:
         """How many live appointments cancelling ``rows`` would end."""
@@ -142,15 +152,60 @@ class Cancellations:
         """The job: finishes the adjustments a failed call left owing."""
         rows = await self.store.owing_adjustments(SETTLE_BATCH)
         for row in rows:
-            logs.bind(request_id=row.request_id)
-            try:
-                await self._settle_adjustment(row, CANCEL_TIMEOUT_SECONDS)
-            except Unavailable as error:
-                log.warning("dose adjustment deferred: %s", error.reason)
-            except DomainError as error:
-                log.warning("dose adjustment refused: %s", error.reason)
-                await self.store.adjustment_settled(row.request_id)
+            await self._settle_or_defer(row)
         return len(rows)
+
+    async def expire_batches(self) -> int:
+        """The job: has inventory expire the batches past their last day, and
+        cancels the confirmed appointments the doses they took leave without
+        one; returns how many batches today's pass has expired.
+
+        A pass repeats safely: inventory answers the day's request id with
+        the batches expired under it, and an adjustment already recorded here
+        is left to the ``adjustment-settler`` job, which also finishes one
+        whose calls failed.
+        """
+        today = self.clock.now().astimezone(UTC).date().isoformat()
+        try:
+            async with upstream("inventory"):
+                answer = await self.inventory.ExpireBatches(
+                    inventory_pb2.ExpireBatchesRequest(
+                        today=today, request_id=f"expire-batches-{today}"
+                    ),
+                    timeout=CANCEL_TIMEOUT_SECONDS,
+                )
+        except DomainError as error:
+            # Unanswered, or refused (a clock ahead of inventory's): next pass.
+            log.warning("batch expiry deferred: %s", error.reason)
+            return 0
+        for adjustment in answer.adjustments:
+            if adjustment.shortfall:
+                await self._settle_expiry(adjustment)
+        return len(answer.expired)
+
+    async def _settle_expiry(self, adjustment: inventory_pb2.DoseAdjustment) -> None:
+        row = AdjustmentRow(
+            request_id=adjustment.request_id,
+            clinic_id=CLINIC.parse(adjustment.clinic)["clinic"],
+            vaccine=adjustment.vaccine,
+            delta=adjustment.delta,
+            reason=adjustment.reason,
+            actor=EXPIRER_ACTOR,
+        )
+        if await self.store.owe_new_adjustment(row, self.clock.now()):
+            await self._settle_or_defer(row)
+
+    async def _settle_or_defer(self, row: AdjustmentRow) -> None:
+        """Settles an owed adjustment, or leaves it owed when a service does
+        not answer; a refused one is settled with nothing more to do."""
+        logs.bind(request_id=row.request_id)
+        try:
+            await self._settle_adjustment(row, CANCEL_TIMEOUT_SECONDS)
+        except Unavailable as error:
+            log.warning("dose adjustment deferred: %s", error.reason)
+        except DomainError as error:
+            log.warning("dose adjustment refused: %s", error.reason)
+            await self.store.adjustment_settled(row.request_id)
 
     async def _settle_adjustment(
         self, row: AdjustmentRow, call_timeout: float

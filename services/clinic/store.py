@@ -291,6 +291,18 @@ class ClinicStore:
             ).one()
         return AdjustmentRow(*found)
 
+    async def owe_new_adjustment(self, row: AdjustmentRow, now: datetime) -> bool:
+        """Records an adjustment as owed unless its request id is known;
+        whether it was new."""
+        async with self.engine.begin() as conn:
+            inserted = await conn.scalar(
+                insert(dose_adjustments)
+                .values(**row.__dict__, create_time=now)
+                .on_conflict_do_nothing(index_elements=[dose_adjustments.c.request_id])
+                .returning(dose_adjustments.c.seq)
+            )
+        return inserted is not None
+
     async def owing_adjustments(self, limit: int) -> list[AdjustmentRow]:
         """Adjustments not yet settled, oldest first."""
         async with self.engine.connect() as conn:

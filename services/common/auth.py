@@ -324,14 +324,21 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         if wrapped is not None:
             return wrapped
         handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            # Only unary RPCs are covered; any other kind stays closed.
+        if handler is not None and handler.unary_unary is not None:
+            wrapped = grpc.unary_unary_rpc_method_handler(
+                self._wrap(method, handler.unary_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        elif handler is not None and handler.stream_stream is not None:
+            wrapped = grpc.stream_stream_rpc_method_handler(
+                self._wrap_stream(method, handler.stream_stream),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        else:
+            # Unary and bidirectional RPCs are covered; other kinds stay closed.
             return _refusing(handler, AuthError.no_policy(method))
-        wrapped = grpc.unary_unary_rpc_method_handler(
-            self._wrap(method, handler.unary_unary),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
         self._wrapped[method] = wrapped
         return wrapped
 
@@ -370,25 +377,42 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
 
     def _wrap(self, method: str, behaviour):
         async def handle(request, context: grpc.aio.ServicerContext):
-            try:
-                principal = await self._authorize(method, context)
-            except AuthError as error:
-                log.info(
-                    "%s refused: %s",
-                    method,
-                    error.reason,
-                    extra={"fields": {"reason": error.reason}},
-                )
-                await context.abort_with_status(to_status(error))
-            if principal is not None:
-                logs.bind(subject=principal.subject, role=principal.role.value)
-            token = _principal.set(principal)
+            token = _principal.set(await self._admit(method, context))
             try:
                 return await behaviour(request, context)
             finally:
                 _principal.reset(token)
 
         return handle
+
+    def _wrap_stream(self, method: str, behaviour):
+        """The same check for a bidirectional stream, made once when it
+        opens; the caller stays the principal of every message."""
+
+        async def handle(request_iterator, context: grpc.aio.ServicerContext):
+            _principal.set(await self._admit(method, context))
+            async for reply in behaviour(request_iterator, context):
+                yield reply
+
+        return handle
+
+    async def _admit(
+        self, method: str, context: grpc.aio.ServicerContext
+    ) -> Principal | None:
+        """The caller, or the call aborted with why it is refused."""
+        try:
+            principal = await self._authorize(method, context)
+        except AuthError as error:
+            log.info(
+                "%s refused: %s",
+                method,
+                error.reason,
+                extra={"fields": {"reason": error.reason}},
+            )
+            await context.abort_with_status(to_status(error))
+        if principal is not None:
+            logs.bind(subject=principal.subject, role=principal.role.value)
+        return principal
 
 
 def _bearer_token(metadata) -> str | None:

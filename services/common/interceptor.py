@@ -1,7 +1,9 @@
 """The one server interceptor every service installs.
 
 For each unary call it binds the log context, records Prometheus metrics
-(calls, errors, latency per RPC) and maps domain errors to rich statuses.
+(calls, errors, latency per RPC) and maps domain errors to rich statuses. A
+bidirectional stream gets the same log context, error mapping and call count;
+its latency, the life of the stream, is not recorded.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ RPC_LATENCY = Histogram(
 
 
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
-    """Wraps every unary-unary handler of a service."""
+    """Wraps every unary-unary and stream-stream handler of a service."""
 
     def __init__(self, service: str) -> None:
         self.service = service
@@ -50,15 +52,57 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         if wrapped is not None:
             return wrapped
         handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
+        rpc = method.rsplit("/", 1)[-1]
+        if handler is not None and handler.unary_unary is not None:
+            wrapped = grpc.unary_unary_rpc_method_handler(
+                self._wrap(rpc, handler.unary_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        elif handler is not None and handler.stream_stream is not None:
+            wrapped = grpc.stream_stream_rpc_method_handler(
+                self._wrap_stream(rpc, handler.stream_stream),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        else:
             return handler
-        wrapped = grpc.unary_unary_rpc_method_handler(
-            self._wrap(method.rsplit("/", 1)[-1], handler.unary_unary),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
         self._wrapped[method] = wrapped
         return wrapped
+
+    def _wrap_stream(self, rpc: str, behaviour):
+        service = self.service
+
+        async def handle(request_iterator, context: grpc.aio.ServicerContext):
+            logs.new_context(rpc=rpc)
+            code = grpc.StatusCode.OK
+            try:
+                async for reply in behaviour(request_iterator, context):
+                    yield reply
+            except DomainError as error:
+                code = error.code
+                log.info(
+                    "%s refused: %s",
+                    rpc,
+                    error.reason,
+                    extra={"fields": {"reason": error.reason}},
+                )
+                await context.abort_with_status(to_status(error))
+            except grpc.aio.AbortError:
+                code = context.code() or grpc.StatusCode.UNKNOWN
+                raise
+            except Exception:
+                code = grpc.StatusCode.INTERNAL
+                log.exception("%s failed", rpc)
+                await context.abort(
+                    code, f"{rpc} failed unexpectedly; the error was logged"
+                )
+            finally:
+                RPC_CALLS.labels(service, rpc, code.name).inc()
+                if code is not grpc.StatusCode.OK:
+                    RPC_ERRORS.labels(service, rpc, code.name).inc()
+
+        return handle
 
     def _wrap(self, rpc: str, behaviour):
         service = self.service

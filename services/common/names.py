@@ -9,6 +9,9 @@ from services.common.validation import Checker, Resource
 CLINIC = Resource("clinics/{clinic}")
 SLOT = Resource("clinics/{clinic}/slots/{slot}")
 HOLD = Resource("clinics/{clinic}/holds/{hold}")
+# A batch is known by the number printed on it.
+BATCH_NUMBER = r"[A-Za-z0-9._-]{1,64}"
+BATCH = Resource("clinics/{clinic}/batches/{batch}", batch=BATCH_NUMBER)
 APPOINTMENT = Resource("appointments/{appointment}")
 CITIZEN = Resource("citizens/{citizen}")
 DEPENDANT = Resource("citizens/{citizen}/dependants/{dependant}")

@@ -18,11 +18,17 @@ MAX_REQUEST_ID_LENGTH = 128
 
 
 class Resource:
-    """A resource-name pattern such as ``clinics/{clinic}/slots/{slot}``."""
+    """A resource-name pattern such as ``clinics/{clinic}/slots/{slot}``.
 
-    def __init__(self, pattern: str) -> None:
+    Each id is lower-case letters, digits and ``-`` unless ``ids`` gives its
+    own regular expression, as for an id printed on something real.
+    """
+
+    def __init__(self, pattern: str, **ids: str) -> None:
         self.pattern = pattern
-        regex = re.sub(r"\{(\w+)\}", lambda m: f"(?P<{m[1]}>{_ID})", pattern)
+        regex = re.sub(
+            r"\{(\w+)\}", lambda m: f"(?P<{m[1]}>{ids.get(m[1], _ID)})", pattern
+        )
         self._regex = re.compile(f"^{regex}$")
 
     def parse(self, name: str) -> dict[str, str] | None:

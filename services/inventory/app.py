@@ -13,6 +13,8 @@ from services.common.jobs import PeriodicJob
 from services.common.outbox import OutboxRelay
 from services.common.server import Registration
 from services.inventory import redis_gate
+from services.inventory.batch_store import BatchStore
+from services.inventory.batches import Batches
 from services.inventory.events import InventoryEvents
 from services.inventory.inventory import Inventory
 from services.inventory.servicer import ACCESS_POLICY, InventoryServicer
@@ -31,11 +33,11 @@ async def build(settings: Settings, clock: Clock | None = None):
     access = await ServiceAccess.start(settings, clock, "inventory")
     client = redis_gate.connect(settings.redis_url)
     events = EventSettings.from_settings(settings)
+    store = InventoryStore(engine, InventoryEvents(events))
     inventory = Inventory(
-        InventoryStore(engine, InventoryEvents(events)),
-        redis_gate.RedisGate(client, settings.key_prefix),
-        clock,
+        store, redis_gate.RedisGate(client, settings.key_prefix), clock
     )
+    batches = Batches(BatchStore(store), inventory, clock)
     await inventory.start()
     relay = OutboxRelay(engine, outbox, events, clock)
     jobs = [
@@ -66,7 +68,7 @@ async def build(settings: Settings, clock: Clock | None = None):
     registration = Registration(
         inventory_pb2.DESCRIPTOR.services_by_name["InventoryService"].full_name,
         inventory_pb2_grpc.add_InventoryServiceServicer_to_server,
-        InventoryServicer(inventory),
+        InventoryServicer(inventory, batches),
         interceptors=[access.interceptor(ACCESS_POLICY)],
     )
     return [registration], [close]

@@ -5,6 +5,9 @@ rebuild from that snapshot would write: each slot's capacity and committed
 seats and each vaccine's doses and committed doses as PostgreSQL has them,
 each ``:held`` counter equal to the holds of that slot or vaccine in the hold
 info, no hold PostgreSQL has already ended, and every live database-path hold.
+A used hold (its dose given) needs nothing of its own: both sides took its dose
+out of the stock and the committed doses and kept its seat committed, and as a
+hold PostgreSQL knows it is ended, so Redis must not hold it live.
 """
 
 from __future__ import annotations

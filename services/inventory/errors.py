@@ -72,3 +72,60 @@ class InventoryError(DomainError):
             code=grpc.StatusCode.FAILED_PRECONDITION,
             metadata={"clinic": clinic, "vaccine": vaccine},
         )
+
+    @classmethod
+    def batch_exists(cls, batch: str) -> InventoryError:
+        return cls(
+            "BATCH_EXISTS",
+            f"batch {batch} was already received by another request; "
+            f"a batch number is received once per clinic",
+            code=grpc.StatusCode.ALREADY_EXISTS,
+            metadata={"batch": batch},
+        )
+
+    @classmethod
+    def batch_expired(
+        cls, batch: str, expire_date: str, consequence: str
+    ) -> InventoryError:
+        return cls(
+            "BATCH_EXPIRED",
+            f"batch {batch} expired after {expire_date}; {consequence}",
+            metadata={"batch": batch, "expire_date": expire_date},
+        )
+
+    @classmethod
+    def batch_other_clinic(cls, batch: str, hold: str) -> InventoryError:
+        return cls(
+            "BATCH_OTHER_CLINIC",
+            f"batch {batch} is not at the clinic of hold {hold}; "
+            f"give a dose from the appointment's own clinic",
+            metadata={"batch": batch, "hold": hold},
+        )
+
+    @classmethod
+    def batch_wrong_vaccine(
+        cls, batch: str, batch_vaccine: str, hold: str, hold_vaccine: str
+    ) -> InventoryError:
+        return cls(
+            "BATCH_WRONG_VACCINE",
+            f"batch {batch} is {batch_vaccine}, but hold {hold} is for "
+            f"{hold_vaccine}; give a dose of the booked vaccine",
+            metadata={"batch": batch, "hold": hold},
+        )
+
+    @classmethod
+    def batch_used_up(cls, batch: str, doses: int) -> InventoryError:
+        return cls(
+            "BATCH_USED_UP",
+            f"all {doses} doses of batch {batch} have been given; choose another batch",
+            metadata={"batch": batch},
+        )
+
+    @classmethod
+    def hold_not_committed(cls, hold: str, state: str) -> InventoryError:
+        return cls(
+            "HOLD_NOT_COMMITTED",
+            f"hold {hold} is {state}, not committed; a dose is given only "
+            f"for a confirmed appointment",
+            metadata={"hold": hold},
+        )

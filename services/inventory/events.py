@@ -1,6 +1,7 @@
 """The events of inventory totals, as written to the inventory outbox.
 
-Only the totals are events: a slot's seats and a clinic's dose stock. Holds
+Only the totals are events: a slot's seats, a clinic's dose stock and the
+batches that bring and take its doses. Holds, and the doses given from them,
 are not: they are created, committed and released many times a second at a
 busy hour, and each of those moments already reaches the stream as the
 appointment event that caused it (reserved, confirmed, cancelled, expired).
@@ -13,7 +14,7 @@ from datetime import datetime
 from vaxbook.events.v1 import events_pb2
 
 from services.common.events import EventSettings, new_event
-from services.common.names import CLINIC, SLOT
+from services.common.names import BATCH, CLINIC, SLOT
 
 Outgoing = tuple[str, events_pb2.Event]
 
@@ -21,8 +22,9 @@ Outgoing = tuple[str, events_pb2.Event]
 class InventoryEvents:
     """Builds ``(subject, event)`` pairs for changes of inventory totals.
 
-    Subjects are ``<prefix>.slot_seats.capacity_changed`` and
-    ``<prefix>.dose_stock.changed``, after the tables they describe.
+    Subjects are ``<prefix>.slot_seats.capacity_changed``,
+    ``<prefix>.dose_stock.changed`` and ``<prefix>.batches.received``
+    (or ``expired``), after the tables they describe.
     """
 
     def __init__(self, settings: EventSettings) -> None:
@@ -79,3 +81,33 @@ class InventoryEvents:
         )
         event = new_event("dose_stock_adjusted", payload, now, request_id)
         return self.settings.subject("dose_stock", "adjusted"), event
+
+    def batch_received(
+        self, batch, actor: str, now: datetime, request_id: str
+    ) -> Outgoing:
+        """``batch`` is a ``services.inventory.batch_store.BatchRow``."""
+        payload = events_pb2.BatchReceived(
+            batch=BATCH.format(clinic=batch.clinic_id, batch=batch.batch_id),
+            clinic=CLINIC.format(clinic=batch.clinic_id),
+            vaccine=batch.vaccine,
+            expire_date=batch.expire_date.isoformat(),
+            doses=batch.doses_received,
+            actor=actor,
+        )
+        event = new_event("batch_received", payload, now, request_id)
+        return self.settings.subject("batches", "received"), event
+
+    def batch_expired(
+        self, batch, doses_removed: int, now: datetime, request_id: str
+    ) -> Outgoing:
+        """``batch`` is a ``services.inventory.batch_store.BatchRow``."""
+        payload = events_pb2.BatchExpired(
+            batch=BATCH.format(clinic=batch.clinic_id, batch=batch.batch_id),
+            clinic=CLINIC.format(clinic=batch.clinic_id),
+            vaccine=batch.vaccine,
+            expire_date=batch.expire_date.isoformat(),
+            doses_left=batch.doses_left,
+            doses_removed=doses_removed,
+        )
+        event = new_event("batch_expired", payload, now, request_id)
+        return self.settings.subject("batches", "expired"), event

@@ -29,6 +29,7 @@ from services.inventory.store import (
     HELD,
     REDIS,
     RELEASED,
+    USED,
     Adjustment,
     HoldRow,
     InventoryStore,
@@ -137,8 +138,22 @@ class Inventory:
             raise InventoryError.stock_negative(
                 CLINIC.format(clinic=clinic_id), vaccine, delta
             ) from None
-        await self._on_redis(self.gate.set_doses(clinic_id, vaccine, adjustment.stock))
+        await self.follow_stock(adjustment)
         return adjustment
+
+    async def follow_stock(self, adjustment: Adjustment) -> None:
+        """Sets the Redis stock to what an adjustment recorded in PostgreSQL
+        left of it."""
+        await self._on_redis(
+            self.gate.set_doses(
+                adjustment.clinic_id, adjustment.vaccine, adjustment.stock
+            )
+        )
+
+    async def follow_dose_use(self, clinic_id: str, vaccine: str) -> None:
+        """Takes from the Redis counters a dose PostgreSQL recorded as given:
+        one dose fewer in stock and one fewer committed."""
+        await self._on_redis(self.gate.use_dose(clinic_id, vaccine))
 
     async def availability(
         self, clinic_id: str, slot_id: str, vaccine: str
@@ -323,7 +338,8 @@ class Inventory:
         )
 
     async def release_hold(self, clinic_id: str, hold_id: str) -> str:
-        """Gives a hold's seat and dose back; returns the hold's final state."""
+        """Gives a hold's seat and dose back; returns the hold's final state.
+        A used hold gives nothing back and stays used."""
         now = self.clock.now()
         before, stock = await self.store.release_hold(hold_id, now)
         if before is not None:
@@ -337,7 +353,8 @@ class Inventory:
                 await self._on_redis(
                     self.gate.release_held(clinic_id, hold_id, before.vaccine, stock)
                 )
-            return EXPIRED if before.state == EXPIRED else RELEASED
+            # A used hold's dose was given: nothing comes back.
+            return before.state if before.state in (EXPIRED, USED) else RELEASED
         # A Redis hold: drop it there, and record the release in PostgreSQL so
         # that neither a late commit nor a rebuild can bring it back.
         await self._on_redis(self.gate.release_held(clinic_id, hold_id))
@@ -373,7 +390,7 @@ class Inventory:
         repaired = 0
         try:
             for clinic_id in await self.store.clinic_ids():
-                drift = await self._drift_of(clinic_id)
+                drift = await self.drift_of(clinic_id)
                 if drift and drift == previous.get(clinic_id):
                     await self._repair(clinic_id, drift)
                     repaired += 1
@@ -384,7 +401,8 @@ class Inventory:
             self._drift = {}
         return repaired
 
-    async def _drift_of(self, clinic_id: str) -> frozenset[str]:
+    async def drift_of(self, clinic_id: str) -> frozenset[str]:
+        """How the clinic's Redis side differs from PostgreSQL now."""
         now = self.clock.now()
         redis_ids = await self.gate.hold_ids(clinic_id)
         snapshot = await self.store.snapshot(clinic_id, redis_ids, now)

@@ -122,6 +122,7 @@ class RedisGate:
                 "availability",
                 "lookup",
                 "settle_commit",
+                "use_dose",
                 "extend",
                 "release",
                 "set_total",
@@ -208,6 +209,11 @@ class RedisGate:
         self, clinic_id: str, hold_id: str, slot_id: str, vaccine: str
     ) -> None:
         await self._run("settle_commit", clinic_id, hold_id, slot_id, vaccine)
+
+    async def use_dose(self, clinic_id: str, vaccine: str) -> None:
+        """One dose of ``vaccine`` fewer in stock and committed: a committed
+        hold's dose was given."""
+        await self._run("use_dose", clinic_id, vaccine)
 
     async def release_held(
         self, clinic_id: str, hold_id: str, vaccine: str = "", stock: int | None = None

@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+import re
+from contextlib import suppress
+from datetime import UTC, date, datetime, timedelta
 
 from vaxbook.inventory.v1 import inventory_pb2 as pb
 from vaxbook.inventory.v1 import inventory_pb2_grpc
 
-from services.common.auth import PUBLIC, Role
+from services.common import paging
+from services.common.auth import PUBLIC, Role, current_principal, require_clinic
 from services.common.clock import to_timestamp
 from services.common.errors import DomainError, to_status_proto
-from services.common.names import CLINIC, HOLD, SLOT
-from services.common.validation import checking
+from services.common.names import (
+    APPOINTMENT,
+    BATCH,
+    BATCH_NUMBER,
+    CLINIC,
+    HOLD,
+    SLOT,
+)
+from services.common.validation import Checker, checking
+from services.inventory.batch_store import BatchRow, DoseUseRow
+from services.inventory.batches import Batches
 from services.inventory.inventory import Inventory
 from services.inventory.redis_gate import Counters
-from services.inventory.store import HoldRow
+from services.inventory.store import Adjustment, HoldRow
 
 # A rebooking offer holds its seat for days; a booking's hold for minutes,
 # extended an hour at most at a time while eligibility waits.
@@ -25,10 +37,15 @@ MAX_REASON_LENGTH = 500
 MAX_ACTOR_LENGTH = 200
 MAX_BATCH = 500
 VACCINE_MAX_LENGTH = 64
+MAX_BATCH_DOSES = 1_000_000
+_BATCH_ID = re.compile(BATCH_NUMBER)
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 SERVICE = pb.DESCRIPTOR.services_by_name["InventoryService"].full_name
 _OPERATORS = {Role.ADMIN, Role.SERVICE}
+# Staff act only for their own clinics: the RPCs check the clinic.
+_STAFF_AND_SERVICES = {Role.SERVICE, Role.CLINIC_STAFF}
 # Who may call each RPC: holds are taken only by the appointment service.
 ACCESS_POLICY = {
     f"/{SERVICE}/SetSlotCapacity": _OPERATORS,
@@ -42,12 +59,18 @@ ACCESS_POLICY = {
     f"/{SERVICE}/ReleaseHold": {Role.SERVICE},
     f"/{SERVICE}/CloseSlot": _OPERATORS,
     f"/{SERVICE}/AdjustDoseStock": {Role.SERVICE},
+    f"/{SERVICE}/ReceiveBatch": _STAFF_AND_SERVICES,
+    f"/{SERVICE}/GetBatch": _STAFF_AND_SERVICES,
+    f"/{SERVICE}/ListBatches": _STAFF_AND_SERVICES,
+    f"/{SERVICE}/ExpireBatches": {Role.SERVICE},
+    f"/{SERVICE}/ConsumeDose": {Role.SERVICE},
 }
 
 
 class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
-    def __init__(self, inventory: Inventory) -> None:
+    def __init__(self, inventory: Inventory, batches: Batches) -> None:
         self.inventory = inventory
+        self.batches = batches
 
     async def SetSlotCapacity(self, request, context) -> pb.Availability:
         with checking() as check:
@@ -199,15 +222,86 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             request.request_id,
             request.actor,
         )
-        return pb.DoseAdjustment(
-            clinic=request.clinic,
-            vaccine=adjustment.vaccine,
-            delta=adjustment.delta,
-            reason=adjustment.reason,
-            old_doses=adjustment.old_doses,
-            new_doses=adjustment.new_doses,
-            shortfall=adjustment.shortfall,
+        return _adjustment(adjustment)
+
+    # Batches
+
+    async def ReceiveBatch(self, request, context) -> pb.Batch:
+        batch = request.batch
+        with checking() as check:
+            ids = check.name("parent", request.parent, CLINIC)
+            _check_batch_id(check, request.batch_id)
+            _check_vaccine(check, batch.vaccine, "batch.vaccine")
+            expire_date = _day(check, "batch.expire_date", batch.expire_date)
+            check.between(
+                "batch.doses_received", batch.doses_received, 1, MAX_BATCH_DOSES
+            )
+            check.request_id(request.request_id)
+        require_clinic(request.parent, request.parent)
+        received = await self.batches.receive(
+            BatchRow(
+                ids["clinic"],
+                request.batch_id,
+                batch.vaccine,
+                expire_date,
+                batch.doses_received,
+                request_id=request.request_id,
+            ),
+            current_principal().subject,
         )
+        return _batch(received)
+
+    async def GetBatch(self, request, context) -> pb.Batch:
+        with checking() as check:
+            ids = check.name("name", request.name, BATCH)
+        require_clinic(CLINIC.format(clinic=ids["clinic"]), request.name)
+        return _batch(await self.batches.get(ids["clinic"], ids["batch"]))
+
+    async def ListBatches(self, request, context) -> pb.ListBatchesResponse:
+        with checking() as check:
+            ids = check.name("parent", request.parent, CLINIC)
+        require_clinic(request.parent, request.parent)
+        size = paging.page_size(request.page_size)
+        offset = paging.decode_offset(request.page_token)
+        rows = await self.batches.store.of_clinic(ids["clinic"], offset, size + 1)
+        return pb.ListBatchesResponse(
+            batches=[_batch(row) for row in rows[:size]],
+            next_page_token=paging.next_token(offset, size, len(rows)),
+        )
+
+    async def ExpireBatches(self, request, context) -> pb.ExpireBatchesResponse:
+        with checking() as check:
+            today = _day(check, "today", request.today)
+            _check_not_after_today(check, today, self.batches.today())
+            check.request_id(request.request_id)
+        expired, adjustments = await self.batches.expire(today, request.request_id)
+        return pb.ExpireBatchesResponse(
+            expired=[_batch(batch) for batch in expired],
+            adjustments=[_adjustment(adjustment) for adjustment in adjustments],
+        )
+
+    async def ConsumeDose(self, request, context) -> pb.DoseUse:
+        with checking() as check:
+            hold = check.name("hold", request.hold, HOLD)
+            batch = check.name("batch", request.batch, BATCH)
+            appointment = check.name("appointment", request.appointment, APPOINTMENT)
+            administer_time = None
+            if check.required("administer_time", request.HasField("administer_time")):
+                administer_time = check.timestamp(
+                    "administer_time", request.administer_time
+                )
+            check.request_id(request.request_id)
+        use = DoseUseRow(
+            appointment_id=appointment["appointment"],
+            clinic_id=batch["clinic"],
+            batch_id=batch["batch"],
+            vaccine="",
+            hold_id=hold["hold"],
+            administer_time=administer_time,
+            request_id=request.request_id,
+            create_time=self.batches.clock.now(),
+        )
+        return _dose_use(await self.batches.consume_dose(use, hold["clinic"]))
 
 
 def _hold_result(outcome: pb.Hold | BaseException) -> pb.HoldResult:
@@ -233,8 +327,37 @@ def _check_new_expiry(check, request: pb.ExtendHoldRequest, now: datetime) -> No
         )
 
 
-def _check_vaccine(check, vaccine: str) -> None:
-    check.text("vaccine", vaccine, VACCINE_MAX_LENGTH)
+def _check_vaccine(check, vaccine: str, field: str = "vaccine") -> None:
+    check.text(field, vaccine, VACCINE_MAX_LENGTH)
+
+
+def _check_batch_id(check: Checker, batch_id: str) -> None:
+    if check.required("batch_id", batch_id) and not _BATCH_ID.fullmatch(batch_id):
+        check.fail(
+            "batch_id",
+            f"must be 1-64 letters, digits, '-', '_' or '.', got {batch_id!r}",
+        )
+
+
+def _day(check: Checker, field: str, value: str) -> date | None:
+    """The day ``value`` names as ``YYYY-MM-DD``; ``None`` when it does not."""
+    if not check.required(field, value):
+        return None
+    if _DAY.fullmatch(value):
+        with suppress(ValueError):
+            return date.fromisoformat(value)
+    check.fail(field, f"must be a day as YYYY-MM-DD, got {value!r}")
+    return None
+
+
+def _check_not_after_today(check: Checker, day: date | None, today: date) -> None:
+    """A pass cannot expire batches ahead of the inventory's own calendar."""
+    if day is not None and day > today:
+        check.fail(
+            "today",
+            f"must not be after the inventory's current day, {today.isoformat()}, "
+            f"got {day.isoformat()!r}",
+        )
 
 
 def _counts(total: int, held: int, committed: int) -> pb.Counts:
@@ -263,4 +386,42 @@ def _hold(hold: HoldRow) -> pb.Hold:
         state=pb.HoldState.Value(f"HOLD_STATE_{hold.state}"),
         expire_time=to_timestamp(hold.expires_at),
         store=pb.HoldStore.Value(f"HOLD_STORE_{hold.store}"),
+    )
+
+
+def _adjustment(adjustment: Adjustment) -> pb.DoseAdjustment:
+    return pb.DoseAdjustment(
+        clinic=CLINIC.format(clinic=adjustment.clinic_id),
+        vaccine=adjustment.vaccine,
+        delta=adjustment.delta,
+        reason=adjustment.reason,
+        old_doses=adjustment.old_doses,
+        new_doses=adjustment.new_doses,
+        shortfall=adjustment.shortfall,
+        request_id=adjustment.request_id,
+    )
+
+
+def _batch(batch: BatchRow) -> pb.Batch:
+    return pb.Batch(
+        name=BATCH.format(clinic=batch.clinic_id, batch=batch.batch_id),
+        vaccine=batch.vaccine,
+        expire_date=batch.expire_date.isoformat(),
+        doses_received=batch.doses_received,
+        doses_used=batch.doses_used,
+        doses_left=batch.doses_left,
+        state=pb.BatchState.Value(f"BATCH_STATE_{batch.state}"),
+        receive_time=to_timestamp(batch.receive_time),
+    )
+
+
+def _dose_use(use: DoseUseRow) -> pb.DoseUse:
+    return pb.DoseUse(
+        appointment=APPOINTMENT.format(appointment=use.appointment_id),
+        batch=BATCH.format(clinic=use.clinic_id, batch=use.batch_id),
+        vaccine=use.vaccine,
+        administer_time=to_timestamp(use.administer_time),
+        request_id=use.request_id,
+        create_time=to_timestamp(use.create_time),
+        hold=HOLD.format(clinic=use.clinic_id, hold=use.hold_id),
     )

@@ -31,6 +31,8 @@ from services.inventory.tables import (
 )
 
 HELD, COMMITTED, RELEASED, EXPIRED = "HELD", "COMMITTED", "RELEASED", "EXPIRED"
+# A committed hold whose dose was given: its seat stays taken, its dose is gone.
+USED = "USED"
 # What ``inventory.commit_new_hold`` raises when a guard refuses.
 _COMMIT_REFUSALS = {"SLOT_FULL", "NO_SLOT", "OUT_OF_DOSES"}
 REDIS, DATABASE = "REDIS", "DATABASE"
@@ -57,6 +59,7 @@ class Adjustment:
     new_doses: int
     shortfall: int
     stock: int
+    request_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -162,73 +165,45 @@ class InventoryStore:
         release of a claim then takes a dose away instead of freeing it.
         """
         async with self.engine.begin() as conn:
-            done = (
-                await conn.execute(
-                    select(dose_adjustments).where(
-                        dose_adjustments.c.request_id == request_id
-                    )
-                )
-            ).first()
-            if done is not None:
-                return await _recorded(conn, done)
-            row = (
-                await conn.execute(
-                    select(dose_stock)
-                    .where(
-                        dose_stock.c.clinic_id == clinic_id,
-                        dose_stock.c.vaccine == vaccine,
-                    )
-                    .with_for_update()
-                )
-            ).first()
-            doses, short, committed, held = (
-                (row.doses, row.doses_short, row.doses_committed, row.doses_held)
-                if row
-                else (0, 0, 0, 0)
+            return await self.adjust_in(
+                conn, clinic_id, vaccine, delta, reason, now, request_id, actor
             )
-            old_doses = doses - short
-            new_doses = old_doses + delta
-            if new_doses < 0:
-                raise Refused("STOCK_NEGATIVE")
-            stock = max(new_doses, committed + held)
-            await conn.execute(
-                insert(dose_stock)
-                .values(
-                    clinic_id=clinic_id,
-                    vaccine=vaccine,
-                    doses=stock,
-                    doses_short=stock - new_doses,
-                )
-                .on_conflict_do_update(
-                    index_elements=[dose_stock.c.clinic_id, dose_stock.c.vaccine],
-                    set_={"doses": stock, "doses_short": stock - new_doses},
-                )
-            )
-            adjustment = Adjustment(
-                clinic_id,
-                vaccine,
-                delta,
-                reason,
-                old_doses,
-                new_doses,
-                shortfall=max(0, committed - new_doses),
-                stock=stock,
-            )
-            await conn.execute(
-                insert(dose_adjustments).values(
-                    request_id=request_id,
-                    clinic_id=clinic_id,
-                    vaccine=vaccine,
-                    delta=delta,
-                    reason=reason,
-                    old_doses=old_doses,
-                    new_doses=new_doses,
-                    shortfall=adjustment.shortfall,
-                    create_time=now,
-                )
-            )
-            event = self.events.doses_adjusted(adjustment, actor, now, request_id)
-            await write_events(conn, outbox, [event], now)
+
+    async def adjust_in(
+        self,
+        conn: AsyncConnection,
+        clinic_id: str,
+        vaccine: str,
+        delta: int,
+        reason: str,
+        now: datetime,
+        request_id: str,
+        actor: str = "",
+    ) -> Adjustment:
+        """``adjust_doses`` inside the caller's transaction, which other
+        changes of the stock (a batch received or expired) share."""
+        done = await recorded_adjustment(conn, request_id)
+        if done is not None:
+            return done
+        doses, short, committed, held = await _locked_stock(conn, clinic_id, vaccine)
+        old_doses = doses - short
+        new_doses = old_doses + delta
+        if new_doses < 0:
+            raise Refused("STOCK_NEGATIVE")
+        adjustment = Adjustment(
+            clinic_id,
+            vaccine,
+            delta,
+            reason,
+            old_doses,
+            new_doses,
+            shortfall=max(0, committed - new_doses),
+            stock=max(new_doses, committed + held),
+            request_id=request_id,
+        )
+        await _record_adjustment(conn, adjustment, now)
+        event = self.events.doses_adjusted(adjustment, actor, now, request_id)
+        await write_events(conn, outbox, [event], now)
         return adjustment
 
     @asynccontextmanager
@@ -295,7 +270,7 @@ class InventoryStore:
                 .returning(holds.c.hold_id)
             )
             if inserted is None:
-                existing = await _locked_hold(conn, hold.hold_id)
+                existing = await locked_hold(conn, hold.hold_id)
                 return existing
             await _claim(conn, hold, "held")
         return hold
@@ -319,7 +294,7 @@ class InventoryStore:
             if inserted is not None:
                 await _claim(conn, hold, "committed")
                 return _replace(hold, state=COMMITTED)
-            existing = await _locked_hold(conn, hold.hold_id)
+            existing = await locked_hold(conn, hold.hold_id)
             if existing.state != HELD:
                 return existing
             if existing.expires_at <= now:
@@ -391,11 +366,12 @@ class InventoryStore:
 
         Returns the row as it was before, or ``None`` when PostgreSQL has never
         seen the hold (a live Redis hold), and the vaccine's new stock when a
-        shortfall took the released dose, else ``None``. Idempotent.
+        shortfall took the released dose, else ``None``. Idempotent. A used
+        hold stays as it is: its dose was given and cannot come back.
         """
         async with self.engine.begin() as conn:
-            existing = await _locked_hold(conn, hold_id)
-            if existing is None or existing.state in (RELEASED, EXPIRED):
+            existing = await locked_hold(conn, hold_id)
+            if existing is None or existing.state in (RELEASED, EXPIRED, USED):
                 return existing, None
             if existing.state == COMMITTED:
                 await conn.execute(
@@ -447,7 +423,13 @@ class InventoryStore:
         self, clinic_id: str, redis_hold_ids: list[str], now: datetime
     ) -> ClinicSnapshot:
         """The clinic's totals, its live database holds, and which of the
-        given Redis hold ids PostgreSQL already knows (committed or released)."""
+        given Redis hold ids PostgreSQL already knows (committed, released or
+        used).
+
+        A used hold is counted where its dose went: its seat among the
+        committed seats, its dose in neither the stock nor the committed
+        doses, since both lost it when it was given.
+        """
         async with self.engine.begin() as conn:
             await _reap(conn, clinic_id, now)
             seats = (
@@ -545,7 +527,7 @@ def _replace(hold: HoldRow, **changes) -> HoldRow:
     return HoldRow(**{**hold.__dict__, **changes})
 
 
-async def _locked_hold(conn: AsyncConnection, hold_id: str) -> HoldRow | None:
+async def locked_hold(conn: AsyncConnection, hold_id: str) -> HoldRow | None:
     row = (
         await conn.execute(
             select(holds).where(holds.c.hold_id == hold_id).with_for_update()
@@ -642,6 +624,79 @@ async def _end_db_hold(
     return await _move(conn, hold, held=-1)
 
 
+async def _record_adjustment(
+    conn: AsyncConnection, adjustment: Adjustment, now: datetime
+) -> None:
+    """Writes the adjusted stock, keeping what exceeds the new doses as
+    ``doses_short``, and records the adjustment under its request id."""
+    short = adjustment.stock - adjustment.new_doses
+    await conn.execute(
+        insert(dose_stock)
+        .values(
+            clinic_id=adjustment.clinic_id,
+            vaccine=adjustment.vaccine,
+            doses=adjustment.stock,
+            doses_short=short,
+        )
+        .on_conflict_do_update(
+            index_elements=[dose_stock.c.clinic_id, dose_stock.c.vaccine],
+            set_={"doses": adjustment.stock, "doses_short": short},
+        )
+    )
+    await conn.execute(
+        insert(dose_adjustments).values(
+            request_id=adjustment.request_id,
+            clinic_id=adjustment.clinic_id,
+            vaccine=adjustment.vaccine,
+            delta=adjustment.delta,
+            reason=adjustment.reason,
+            old_doses=adjustment.old_doses,
+            new_doses=adjustment.new_doses,
+            shortfall=adjustment.shortfall,
+            create_time=now,
+        )
+    )
+
+
+async def _locked_stock(
+    conn: AsyncConnection, clinic_id: str, vaccine: str
+) -> tuple[int, int, int, int]:
+    """The stock's doses, doses short, committed and held, locked for the
+    transaction; zeros when the clinic has none of the vaccine yet."""
+    row = (
+        await conn.execute(
+            select(
+                dose_stock.c.doses,
+                dose_stock.c.doses_short,
+                dose_stock.c.doses_committed,
+                dose_stock.c.doses_held,
+            )
+            .where(dose_stock.c.clinic_id == clinic_id, dose_stock.c.vaccine == vaccine)
+            .with_for_update()
+        )
+    ).first()
+    return tuple(row) if row else (0, 0, 0, 0)
+
+
+async def doses_in_stock(conn: AsyncConnection, clinic_id: str, vaccine: str) -> int:
+    """The doses a clinic has of a vaccine, not counting those kept only for
+    claims a shortfall left; the stock row is locked for the transaction."""
+    doses, short, _, _ = await _locked_stock(conn, clinic_id, vaccine)
+    return doses - short
+
+
+async def recorded_adjustment(
+    conn: AsyncConnection, request_id: str
+) -> Adjustment | None:
+    """The adjustment recorded under ``request_id``, if any."""
+    done = (
+        await conn.execute(
+            select(dose_adjustments).where(dose_adjustments.c.request_id == request_id)
+        )
+    ).first()
+    return None if done is None else await _recorded(conn, done)
+
+
 async def _recorded(conn: AsyncConnection, done) -> Adjustment:
     stock = await conn.scalar(
         select(dose_stock.c.doses).where(
@@ -658,6 +713,7 @@ async def _recorded(conn: AsyncConnection, done) -> Adjustment:
         done.new_doses,
         done.shortfall,
         stock,
+        done.request_id,
     )
 
 

@@ -8,7 +8,9 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -78,7 +80,8 @@ dose_adjustments = Table(
 )
 
 # A row per hold the database knows of: every hold taken on the database path,
-# and every Redis hold once it is committed or released.
+# and every Redis hold once it is committed or released. ``state`` is HELD,
+# COMMITTED, RELEASED, EXPIRED, or USED once its committed dose was given.
 holds = Table(
     "holds",
     metadata,
@@ -96,6 +99,61 @@ holds = Table(
         "expires_at",
         postgresql_where="state = 'HELD'",
     ),
+)
+
+# A row per batch a clinic received; its id is the number printed on it. Its
+# doses joined the stock by an adjustment; an expired batch's doses not given
+# left it by another. ``state`` is ACTIVE, EXPIRED or USED_UP.
+batches = Table(
+    "batches",
+    metadata,
+    Column("clinic_id", Text, nullable=False),
+    Column("batch_id", Text, nullable=False),
+    Column("vaccine", Text, nullable=False),
+    # The last day the batch may be given.
+    Column("expire_date", Date, nullable=False),
+    Column("doses_received", Integer, nullable=False),
+    Column("doses_used", Integer, nullable=False, server_default="0"),
+    Column("state", Text, nullable=False, server_default="ACTIVE"),
+    # The request that received the batch; another request is refused.
+    Column("request_id", Text, nullable=False),
+    Column("receive_time", DateTime(timezone=True), nullable=False),
+    # The ``ExpireBatches`` request that expired it, so a retry returns it.
+    Column("expire_request_id", Text),
+    Column("expire_time", DateTime(timezone=True)),
+    PrimaryKeyConstraint("clinic_id", "batch_id"),
+    CheckConstraint(
+        "doses_received > 0 AND doses_used >= 0 AND doses_used <= doses_received",
+        name="batch_never_overused",
+    ),
+    Index("batches_by_expiry", "clinic_id", "expire_date", "batch_id"),
+    Index("batches_active", "expire_date", postgresql_where="state = 'ACTIVE'"),
+    Index(
+        "batches_by_expire_request",
+        "expire_request_id",
+        postgresql_where="expire_request_id IS NOT NULL",
+    ),
+)
+
+# A row per dose given: one per appointment, from a batch, fulfilling the
+# appointment's committed hold, which became USED with it.
+dose_uses = Table(
+    "dose_uses",
+    metadata,
+    Column("appointment_id", Text, primary_key=True),
+    Column("clinic_id", Text, nullable=False),
+    Column("batch_id", Text, nullable=False),
+    Column("vaccine", Text, nullable=False),
+    Column("hold_id", Text, nullable=False),
+    Column("administer_time", DateTime(timezone=True), nullable=False),
+    # The request that recorded the use; later requests get this one back.
+    Column("request_id", Text, nullable=False),
+    Column("create_time", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(
+        ["clinic_id", "batch_id"],
+        ["inventory.batches.clinic_id", "inventory.batches.batch_id"],
+    ),
+    Index("dose_uses_by_batch", "clinic_id", "batch_id"),
 )
 
 # Events of changed totals, written in the same transaction; holds have none.

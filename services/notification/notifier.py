@@ -125,6 +125,7 @@ class Notifier:
                     text.subject,
                     text.body,
                     row.id,
+                    qr_token=notice.values.get("qr_token", ""),
                 )
             )
         except DeliveryFailed as failure:

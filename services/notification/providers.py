@@ -23,12 +23,14 @@ from typing import Protocol
 import aiosmtplib
 import httpx
 
+from services.common import qr
 from services.notification.config import NotificationSettings, SmtpSettings
 from services.notification.errors import DeliveryFailed
 
 # How much of a provider's answer a failure reason quotes.
 MAX_QUOTED_LENGTH = 200
 MESSAGE_ID_DOMAIN = "vaxbook.example"
+QR_FILE_NAME = "vaxbook-qr-code.png"
 # HTTP answers that say "not now" rather than "never".
 _TRANSIENT_STATUSES = frozenset({408, 425, 429})
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+)")
@@ -54,6 +56,8 @@ class Outgoing:
     subject: str
     body: str
     reference: str
+    # A signed appointment QR code, sent as an image where the channel can.
+    qr_token: str = field(default="", repr=False)
 
 
 class Provider(Protocol):
@@ -100,6 +104,13 @@ def _email(outgoing: Outgoing, sender: str) -> EmailMessage:
     # The same delivery keeps one Message-ID, so mail systems can drop a copy.
     message["Message-ID"] = f"<{outgoing.reference}@{MESSAGE_ID_DOMAIN}>"
     message.set_content(outgoing.body)
+    if outgoing.qr_token:
+        message.add_attachment(
+            qr.render_png(outgoing.qr_token),
+            maintype="image",
+            subtype="png",
+            filename=QR_FILE_NAME,
+        )
     return message
 
 

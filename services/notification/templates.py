@@ -83,12 +83,15 @@ TEXTS: dict[str, dict[str, Text]] = {
         "en": Text(
             "Your vaccination appointment is confirmed",
             "Your appointment for dose $dose_number of $vaccine on "
-            "$slot_start_time is confirmed. Reference: $appointment_id.",
+            "$slot_start_time is confirmed. Show your QR code at the clinic: "
+            "it comes with this e-mail and is in the portal. "
+            "Reference: $appointment_id.",
         ),
         "hi": Text(
             "आपका टीकाकरण अपॉइंटमेंट पक्का हो गया है",
             "$slot_start_time को $vaccine की खुराक $dose_number के लिए आपका "
-            "अपॉइंटमेंट पक्का हो गया है। संदर्भ: $appointment_id।",
+            "अपॉइंटमेंट पक्का हो गया है। क्लिनिक पर अपना QR कोड दिखाएँ: वह इस "
+            "ई-मेल के साथ और पोर्टल में है। संदर्भ: $appointment_id।",
         ),
     },
     REMINDER: {

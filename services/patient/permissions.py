@@ -45,6 +45,7 @@ class View:
             allergies=patient.allergies,
             contraindications=patient.contraindications,
             guardian_consent=patient.guardian_consent,
+            display_name=patient.display_name,
             vaccinations=[
                 v for v in patient.vaccinations if v.vaccine in self.vaccines
             ],

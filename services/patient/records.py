@@ -18,6 +18,7 @@ from services.patient.store import NewVaccination, PatientFields
 
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 MAX_REGION_LENGTH = 64
+MAX_DISPLAY_NAME_LENGTH = 200
 MAX_CONDITION_LENGTH = 100
 MAX_CONDITIONS = 50
 MAX_VACCINE_LENGTH = 64
@@ -45,7 +46,18 @@ def check_patient(check: Checker, patient: pb.Patient, today: date) -> PatientFi
             check, "patient.contraindications", patient.contraindications
         ),
         guardian_consent=patient.guardian_consent,
+        display_name=_check_display_name(check, patient.display_name),
     )
+
+
+def _check_display_name(check: Checker, display_name: str) -> str:
+    check.text(
+        "patient.display_name",
+        display_name,
+        MAX_DISPLAY_NAME_LENGTH,
+        required=False,
+    )
+    return display_name.strip()
 
 
 def check_vaccination(

@@ -160,6 +160,7 @@ def _patient(row: PatientRow) -> pb.Patient:
         allergies=fields.allergies,
         contraindications=fields.contraindications,
         guardian_consent=fields.guardian_consent,
+        display_name=fields.display_name,
         vaccinations=[_vaccination(v) for v in row.vaccinations],
         update_time=to_timestamp(row.update_time),
     )

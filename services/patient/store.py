@@ -31,6 +31,7 @@ class PatientFields:
     allergies: list[str]
     contraindications: list[str]
     guardian_consent: bool
+    display_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -273,6 +274,7 @@ def _records(rows) -> list[PatientRow]:
                     allergies=list(first.allergies),
                     contraindications=list(first.contraindications),
                     guardian_consent=first.guardian_consent,
+                    display_name=first.display_name,
                 ),
                 update_time=first.update_time,
                 create_time=first.create_time,

@@ -32,6 +32,7 @@ patients = Table(
     Column("allergies", ARRAY(Text), nullable=False),
     Column("contraindications", ARRAY(Text), nullable=False),
     Column("guardian_consent", Boolean, nullable=False),
+    Column("display_name", Text, nullable=False, server_default=""),
     Column("update_time", DateTime(timezone=True), nullable=False),
     Column("create_time", DateTime(timezone=True), nullable=False),
 )

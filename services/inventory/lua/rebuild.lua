@@ -1,5 +1,7 @@
 -- Rebuilds a clinic's counters from a PostgreSQL snapshot, keeping the live
--- Redis holds the database does not know of.
+-- Redis holds the database does not know of. A used hold (its dose given) is
+-- in the snapshot's committed seats and in neither its doses nor its
+-- committed doses, as after the use script; being known, it is never live.
 -- ARGV: now ms, snapshot JSON:
 --   {"slots": {slot: [capacity, committed]}, "doses": {vaccine: [doses, committed]},
 --    "db_holds": [[id, slot, vaccine, expiry ms]], "known": [hold ids],

@@ -71,7 +71,7 @@ class Reason(_message.Message):
     def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class Appointment(_message.Message):
-    __slots__ = ("name", "citizen", "slot", "vaccine", "dose_number", "state", "hold_expire_time", "slot_start_time", "slot_end_time", "create_time", "update_time", "end_reason", "eligibility", "reasons", "review_required", "rules_version", "next_eligibility_check_time", "rebooking_offer")
+    __slots__ = ("name", "citizen", "slot", "vaccine", "dose_number", "state", "hold_expire_time", "slot_start_time", "slot_end_time", "create_time", "update_time", "end_reason", "eligibility", "reasons", "review_required", "rules_version", "next_eligibility_check_time", "rebooking_offer", "administration")
     NAME_FIELD_NUMBER: _ClassVar[int]
     CITIZEN_FIELD_NUMBER: _ClassVar[int]
     SLOT_FIELD_NUMBER: _ClassVar[int]
@@ -90,6 +90,7 @@ class Appointment(_message.Message):
     RULES_VERSION_FIELD_NUMBER: _ClassVar[int]
     NEXT_ELIGIBILITY_CHECK_TIME_FIELD_NUMBER: _ClassVar[int]
     REBOOKING_OFFER_FIELD_NUMBER: _ClassVar[int]
+    ADMINISTRATION_FIELD_NUMBER: _ClassVar[int]
     name: str
     citizen: str
     slot: str
@@ -108,7 +109,20 @@ class Appointment(_message.Message):
     rules_version: str
     next_eligibility_check_time: _timestamp_pb2.Timestamp
     rebooking_offer: str
-    def __init__(self, name: _Optional[str] = ..., citizen: _Optional[str] = ..., slot: _Optional[str] = ..., vaccine: _Optional[str] = ..., dose_number: _Optional[int] = ..., state: _Optional[_Union[AppointmentState, str]] = ..., hold_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., slot_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., slot_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_reason: _Optional[str] = ..., eligibility: _Optional[_Union[EligibilityState, str]] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., review_required: _Optional[bool] = ..., rules_version: _Optional[str] = ..., next_eligibility_check_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rebooking_offer: _Optional[str] = ...) -> None: ...
+    administration: Administration
+    def __init__(self, name: _Optional[str] = ..., citizen: _Optional[str] = ..., slot: _Optional[str] = ..., vaccine: _Optional[str] = ..., dose_number: _Optional[int] = ..., state: _Optional[_Union[AppointmentState, str]] = ..., hold_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., slot_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., slot_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_reason: _Optional[str] = ..., eligibility: _Optional[_Union[EligibilityState, str]] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., review_required: _Optional[bool] = ..., rules_version: _Optional[str] = ..., next_eligibility_check_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rebooking_offer: _Optional[str] = ..., administration: _Optional[_Union[Administration, _Mapping]] = ...) -> None: ...
+
+class Administration(_message.Message):
+    __slots__ = ("batch", "administer_time", "vaccinator", "device_id")
+    BATCH_FIELD_NUMBER: _ClassVar[int]
+    ADMINISTER_TIME_FIELD_NUMBER: _ClassVar[int]
+    VACCINATOR_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_ID_FIELD_NUMBER: _ClassVar[int]
+    batch: str
+    administer_time: _timestamp_pb2.Timestamp
+    vaccinator: str
+    device_id: str
+    def __init__(self, batch: _Optional[str] = ..., administer_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., vaccinator: _Optional[str] = ..., device_id: _Optional[str] = ...) -> None: ...
 
 class RebookingOffer(_message.Message):
     __slots__ = ("name", "citizen", "slot", "vaccine", "dose_number", "slot_start_time", "slot_end_time", "state", "expire_time", "new_appointment", "create_time")

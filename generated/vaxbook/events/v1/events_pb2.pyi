@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Event(_message.Message):
-    __slots__ = ("event_id", "occur_time", "request_id", "appointment_reserved", "appointment_confirmed", "appointment_cancelled", "appointment_expired", "appointment_rejected", "slot_capacity_changed", "dose_stock_changed", "appointment_review_required", "clinic_created", "slot_created", "appointment_no_show", "appointment_clinic_cancelled", "rebooking_offered", "rebooking_offer_closed", "slot_cancelled", "dose_stock_adjusted", "appointment_review_resolved", "rule_set_activated", "personal_data_viewed")
+    __slots__ = ("event_id", "occur_time", "request_id", "appointment_reserved", "appointment_confirmed", "appointment_cancelled", "appointment_expired", "appointment_rejected", "slot_capacity_changed", "dose_stock_changed", "appointment_review_required", "clinic_created", "slot_created", "appointment_no_show", "appointment_clinic_cancelled", "rebooking_offered", "rebooking_offer_closed", "slot_cancelled", "dose_stock_adjusted", "appointment_review_resolved", "rule_set_activated", "batch_received", "batch_expired", "personal_data_viewed", "appointment_administered")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     OCCUR_TIME_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
@@ -32,7 +32,10 @@ class Event(_message.Message):
     DOSE_STOCK_ADJUSTED_FIELD_NUMBER: _ClassVar[int]
     APPOINTMENT_REVIEW_RESOLVED_FIELD_NUMBER: _ClassVar[int]
     RULE_SET_ACTIVATED_FIELD_NUMBER: _ClassVar[int]
+    BATCH_RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    BATCH_EXPIRED_FIELD_NUMBER: _ClassVar[int]
     PERSONAL_DATA_VIEWED_FIELD_NUMBER: _ClassVar[int]
+    APPOINTMENT_ADMINISTERED_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     occur_time: _timestamp_pb2.Timestamp
     request_id: str
@@ -54,8 +57,11 @@ class Event(_message.Message):
     dose_stock_adjusted: DoseStockAdjusted
     appointment_review_resolved: AppointmentReviewResolved
     rule_set_activated: RuleSetActivated
+    batch_received: BatchReceived
+    batch_expired: BatchExpired
     personal_data_viewed: PersonalDataViewed
-    def __init__(self, event_id: _Optional[str] = ..., occur_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., appointment_reserved: _Optional[_Union[AppointmentReserved, _Mapping]] = ..., appointment_confirmed: _Optional[_Union[AppointmentConfirmed, _Mapping]] = ..., appointment_cancelled: _Optional[_Union[AppointmentCancelled, _Mapping]] = ..., appointment_expired: _Optional[_Union[AppointmentExpired, _Mapping]] = ..., appointment_rejected: _Optional[_Union[AppointmentRejected, _Mapping]] = ..., slot_capacity_changed: _Optional[_Union[SlotCapacityChanged, _Mapping]] = ..., dose_stock_changed: _Optional[_Union[DoseStockChanged, _Mapping]] = ..., appointment_review_required: _Optional[_Union[AppointmentReviewRequired, _Mapping]] = ..., clinic_created: _Optional[_Union[ClinicCreated, _Mapping]] = ..., slot_created: _Optional[_Union[SlotCreated, _Mapping]] = ..., appointment_no_show: _Optional[_Union[AppointmentNoShow, _Mapping]] = ..., appointment_clinic_cancelled: _Optional[_Union[AppointmentClinicCancelled, _Mapping]] = ..., rebooking_offered: _Optional[_Union[RebookingOffered, _Mapping]] = ..., rebooking_offer_closed: _Optional[_Union[RebookingOfferClosed, _Mapping]] = ..., slot_cancelled: _Optional[_Union[SlotCancelled, _Mapping]] = ..., dose_stock_adjusted: _Optional[_Union[DoseStockAdjusted, _Mapping]] = ..., appointment_review_resolved: _Optional[_Union[AppointmentReviewResolved, _Mapping]] = ..., rule_set_activated: _Optional[_Union[RuleSetActivated, _Mapping]] = ..., personal_data_viewed: _Optional[_Union[PersonalDataViewed, _Mapping]] = ...) -> None: ...
+    appointment_administered: AppointmentAdministered
+    def __init__(self, event_id: _Optional[str] = ..., occur_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., appointment_reserved: _Optional[_Union[AppointmentReserved, _Mapping]] = ..., appointment_confirmed: _Optional[_Union[AppointmentConfirmed, _Mapping]] = ..., appointment_cancelled: _Optional[_Union[AppointmentCancelled, _Mapping]] = ..., appointment_expired: _Optional[_Union[AppointmentExpired, _Mapping]] = ..., appointment_rejected: _Optional[_Union[AppointmentRejected, _Mapping]] = ..., slot_capacity_changed: _Optional[_Union[SlotCapacityChanged, _Mapping]] = ..., dose_stock_changed: _Optional[_Union[DoseStockChanged, _Mapping]] = ..., appointment_review_required: _Optional[_Union[AppointmentReviewRequired, _Mapping]] = ..., clinic_created: _Optional[_Union[ClinicCreated, _Mapping]] = ..., slot_created: _Optional[_Union[SlotCreated, _Mapping]] = ..., appointment_no_show: _Optional[_Union[AppointmentNoShow, _Mapping]] = ..., appointment_clinic_cancelled: _Optional[_Union[AppointmentClinicCancelled, _Mapping]] = ..., rebooking_offered: _Optional[_Union[RebookingOffered, _Mapping]] = ..., rebooking_offer_closed: _Optional[_Union[RebookingOfferClosed, _Mapping]] = ..., slot_cancelled: _Optional[_Union[SlotCancelled, _Mapping]] = ..., dose_stock_adjusted: _Optional[_Union[DoseStockAdjusted, _Mapping]] = ..., appointment_review_resolved: _Optional[_Union[AppointmentReviewResolved, _Mapping]] = ..., rule_set_activated: _Optional[_Union[RuleSetActivated, _Mapping]] = ..., batch_received: _Optional[_Union[BatchReceived, _Mapping]] = ..., batch_expired: _Optional[_Union[BatchExpired, _Mapping]] = ..., personal_data_viewed: _Optional[_Union[PersonalDataViewed, _Mapping]] = ..., appointment_administered: _Optional[_Union[AppointmentAdministered, _Mapping]] = ...) -> None: ...
 
 class AppointmentRef(_message.Message):
     __slots__ = ("appointment", "citizen", "slot", "vaccine", "dose_number", "slot_start_time")
@@ -82,10 +88,28 @@ class AppointmentReserved(_message.Message):
     def __init__(self, appointment: _Optional[_Union[AppointmentRef, _Mapping]] = ..., hold_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class AppointmentConfirmed(_message.Message):
-    __slots__ = ("appointment",)
+    __slots__ = ("appointment", "qr_token")
     APPOINTMENT_FIELD_NUMBER: _ClassVar[int]
+    QR_TOKEN_FIELD_NUMBER: _ClassVar[int]
     appointment: AppointmentRef
-    def __init__(self, appointment: _Optional[_Union[AppointmentRef, _Mapping]] = ...) -> None: ...
+    qr_token: str
+    def __init__(self, appointment: _Optional[_Union[AppointmentRef, _Mapping]] = ..., qr_token: _Optional[str] = ...) -> None: ...
+
+class AppointmentAdministered(_message.Message):
+    __slots__ = ("appointment", "batch", "administer_time", "vaccinator", "device_id", "actor")
+    APPOINTMENT_FIELD_NUMBER: _ClassVar[int]
+    BATCH_FIELD_NUMBER: _ClassVar[int]
+    ADMINISTER_TIME_FIELD_NUMBER: _ClassVar[int]
+    VACCINATOR_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    appointment: AppointmentRef
+    batch: str
+    administer_time: _timestamp_pb2.Timestamp
+    vaccinator: str
+    device_id: str
+    actor: str
+    def __init__(self, appointment: _Optional[_Union[AppointmentRef, _Mapping]] = ..., batch: _Optional[str] = ..., administer_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., vaccinator: _Optional[str] = ..., device_id: _Optional[str] = ..., actor: _Optional[str] = ...) -> None: ...
 
 class AppointmentCancelled(_message.Message):
     __slots__ = ("appointment", "was_confirmed", "reason")
@@ -212,6 +236,38 @@ class RuleSetActivated(_message.Message):
     version: str
     actor: str
     def __init__(self, version: _Optional[str] = ..., actor: _Optional[str] = ...) -> None: ...
+
+class BatchReceived(_message.Message):
+    __slots__ = ("batch", "clinic", "vaccine", "expire_date", "doses", "actor")
+    BATCH_FIELD_NUMBER: _ClassVar[int]
+    CLINIC_FIELD_NUMBER: _ClassVar[int]
+    VACCINE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_DATE_FIELD_NUMBER: _ClassVar[int]
+    DOSES_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    batch: str
+    clinic: str
+    vaccine: str
+    expire_date: str
+    doses: int
+    actor: str
+    def __init__(self, batch: _Optional[str] = ..., clinic: _Optional[str] = ..., vaccine: _Optional[str] = ..., expire_date: _Optional[str] = ..., doses: _Optional[int] = ..., actor: _Optional[str] = ...) -> None: ...
+
+class BatchExpired(_message.Message):
+    __slots__ = ("batch", "clinic", "vaccine", "expire_date", "doses_left", "doses_removed")
+    BATCH_FIELD_NUMBER: _ClassVar[int]
+    CLINIC_FIELD_NUMBER: _ClassVar[int]
+    VACCINE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_DATE_FIELD_NUMBER: _ClassVar[int]
+    DOSES_LEFT_FIELD_NUMBER: _ClassVar[int]
+    DOSES_REMOVED_FIELD_NUMBER: _ClassVar[int]
+    batch: str
+    clinic: str
+    vaccine: str
+    expire_date: str
+    doses_left: int
+    doses_removed: int
+    def __init__(self, batch: _Optional[str] = ..., clinic: _Optional[str] = ..., vaccine: _Optional[str] = ..., expire_date: _Optional[str] = ..., doses_left: _Optional[int] = ..., doses_removed: _Optional[int] = ...) -> None: ...
 
 class SlotCapacityChanged(_message.Message):
     __slots__ = ("slot", "old_capacity", "new_capacity")

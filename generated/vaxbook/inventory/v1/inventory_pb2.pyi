@@ -27,6 +27,14 @@ class HoldState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     HOLD_STATE_COMMITTED: _ClassVar[HoldState]
     HOLD_STATE_RELEASED: _ClassVar[HoldState]
     HOLD_STATE_EXPIRED: _ClassVar[HoldState]
+    HOLD_STATE_USED: _ClassVar[HoldState]
+
+class BatchState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    BATCH_STATE_UNSPECIFIED: _ClassVar[BatchState]
+    BATCH_STATE_ACTIVE: _ClassVar[BatchState]
+    BATCH_STATE_EXPIRED: _ClassVar[BatchState]
+    BATCH_STATE_USED_UP: _ClassVar[BatchState]
 HOLD_STORE_UNSPECIFIED: HoldStore
 HOLD_STORE_REDIS: HoldStore
 HOLD_STORE_DATABASE: HoldStore
@@ -35,6 +43,11 @@ HOLD_STATE_HELD: HoldState
 HOLD_STATE_COMMITTED: HoldState
 HOLD_STATE_RELEASED: HoldState
 HOLD_STATE_EXPIRED: HoldState
+HOLD_STATE_USED: HoldState
+BATCH_STATE_UNSPECIFIED: BatchState
+BATCH_STATE_ACTIVE: BatchState
+BATCH_STATE_EXPIRED: BatchState
+BATCH_STATE_USED_UP: BatchState
 
 class Hold(_message.Message):
     __slots__ = ("name", "slot", "vaccine", "state", "expire_time", "store")
@@ -213,7 +226,7 @@ class AdjustDoseStockRequest(_message.Message):
     def __init__(self, clinic: _Optional[str] = ..., vaccine: _Optional[str] = ..., delta: _Optional[int] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ..., actor: _Optional[str] = ...) -> None: ...
 
 class DoseAdjustment(_message.Message):
-    __slots__ = ("clinic", "vaccine", "delta", "reason", "old_doses", "new_doses", "shortfall")
+    __slots__ = ("clinic", "vaccine", "delta", "reason", "old_doses", "new_doses", "shortfall", "request_id")
     CLINIC_FIELD_NUMBER: _ClassVar[int]
     VACCINE_FIELD_NUMBER: _ClassVar[int]
     DELTA_FIELD_NUMBER: _ClassVar[int]
@@ -221,6 +234,7 @@ class DoseAdjustment(_message.Message):
     OLD_DOSES_FIELD_NUMBER: _ClassVar[int]
     NEW_DOSES_FIELD_NUMBER: _ClassVar[int]
     SHORTFALL_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     clinic: str
     vaccine: str
     delta: int
@@ -228,4 +242,109 @@ class DoseAdjustment(_message.Message):
     old_doses: int
     new_doses: int
     shortfall: int
-    def __init__(self, clinic: _Optional[str] = ..., vaccine: _Optional[str] = ..., delta: _Optional[int] = ..., reason: _Optional[str] = ..., old_doses: _Optional[int] = ..., new_doses: _Optional[int] = ..., shortfall: _Optional[int] = ...) -> None: ...
+    request_id: str
+    def __init__(self, clinic: _Optional[str] = ..., vaccine: _Optional[str] = ..., delta: _Optional[int] = ..., reason: _Optional[str] = ..., old_doses: _Optional[int] = ..., new_doses: _Optional[int] = ..., shortfall: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class Batch(_message.Message):
+    __slots__ = ("name", "vaccine", "expire_date", "doses_received", "doses_used", "doses_left", "state", "receive_time")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VACCINE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_DATE_FIELD_NUMBER: _ClassVar[int]
+    DOSES_RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    DOSES_USED_FIELD_NUMBER: _ClassVar[int]
+    DOSES_LEFT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    RECEIVE_TIME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    vaccine: str
+    expire_date: str
+    doses_received: int
+    doses_used: int
+    doses_left: int
+    state: BatchState
+    receive_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., vaccine: _Optional[str] = ..., expire_date: _Optional[str] = ..., doses_received: _Optional[int] = ..., doses_used: _Optional[int] = ..., doses_left: _Optional[int] = ..., state: _Optional[_Union[BatchState, str]] = ..., receive_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ReceiveBatchRequest(_message.Message):
+    __slots__ = ("parent", "batch_id", "batch", "request_id")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    BATCH_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    batch_id: str
+    batch: Batch
+    request_id: str
+    def __init__(self, parent: _Optional[str] = ..., batch_id: _Optional[str] = ..., batch: _Optional[_Union[Batch, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class GetBatchRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListBatchesRequest(_message.Message):
+    __slots__ = ("parent", "page_size", "page_token")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    page_size: int
+    page_token: str
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListBatchesResponse(_message.Message):
+    __slots__ = ("batches", "next_page_token")
+    BATCHES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    batches: _containers.RepeatedCompositeFieldContainer[Batch]
+    next_page_token: str
+    def __init__(self, batches: _Optional[_Iterable[_Union[Batch, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ExpireBatchesRequest(_message.Message):
+    __slots__ = ("today", "request_id")
+    TODAY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    today: str
+    request_id: str
+    def __init__(self, today: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ExpireBatchesResponse(_message.Message):
+    __slots__ = ("expired", "adjustments")
+    EXPIRED_FIELD_NUMBER: _ClassVar[int]
+    ADJUSTMENTS_FIELD_NUMBER: _ClassVar[int]
+    expired: _containers.RepeatedCompositeFieldContainer[Batch]
+    adjustments: _containers.RepeatedCompositeFieldContainer[DoseAdjustment]
+    def __init__(self, expired: _Optional[_Iterable[_Union[Batch, _Mapping]]] = ..., adjustments: _Optional[_Iterable[_Union[DoseAdjustment, _Mapping]]] = ...) -> None: ...
+
+class ConsumeDoseRequest(_message.Message):
+    __slots__ = ("hold", "batch", "appointment", "administer_time", "request_id")
+    HOLD_FIELD_NUMBER: _ClassVar[int]
+    BATCH_FIELD_NUMBER: _ClassVar[int]
+    APPOINTMENT_FIELD_NUMBER: _ClassVar[int]
+    ADMINISTER_TIME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    hold: str
+    batch: str
+    appointment: str
+    administer_time: _timestamp_pb2.Timestamp
+    request_id: str
+    def __init__(self, hold: _Optional[str] = ..., batch: _Optional[str] = ..., appointment: _Optional[str] = ..., administer_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class DoseUse(_message.Message):
+    __slots__ = ("appointment", "batch", "vaccine", "administer_time", "request_id", "create_time", "hold")
+    APPOINTMENT_FIELD_NUMBER: _ClassVar[int]
+    BATCH_FIELD_NUMBER: _ClassVar[int]
+    VACCINE_FIELD_NUMBER: _ClassVar[int]
+    ADMINISTER_TIME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    HOLD_FIELD_NUMBER: _ClassVar[int]
+    appointment: str
+    batch: str
+    vaccine: str
+    administer_time: _timestamp_pb2.Timestamp
+    request_id: str
+    create_time: _timestamp_pb2.Timestamp
+    hold: str
+    def __init__(self, appointment: _Optional[str] = ..., batch: _Optional[str] = ..., vaccine: _Optional[str] = ..., administer_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., hold: _Optional[str] = ...) -> None: ...

@@ -92,6 +92,31 @@ class InventoryServiceStub:
                 request_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.AdjustDoseStockRequest.SerializeToString,
                 response_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.DoseAdjustment.FromString,
                 _registered_method=True)
+        self.ReceiveBatch = channel.unary_unary(
+                '/vaxbook.inventory.v1.InventoryService/ReceiveBatch',
+                request_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ReceiveBatchRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.Batch.FromString,
+                _registered_method=True)
+        self.GetBatch = channel.unary_unary(
+                '/vaxbook.inventory.v1.InventoryService/GetBatch',
+                request_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.GetBatchRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.Batch.FromString,
+                _registered_method=True)
+        self.ListBatches = channel.unary_unary(
+                '/vaxbook.inventory.v1.InventoryService/ListBatches',
+                request_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ListBatchesRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ListBatchesResponse.FromString,
+                _registered_method=True)
+        self.ExpireBatches = channel.unary_unary(
+                '/vaxbook.inventory.v1.InventoryService/ExpireBatches',
+                request_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ExpireBatchesRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ExpireBatchesResponse.FromString,
+                _registered_method=True)
+        self.ConsumeDose = channel.unary_unary(
+                '/vaxbook.inventory.v1.InventoryService/ConsumeDose',
+                request_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ConsumeDoseRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.DoseUse.FromString,
+                _registered_method=True)
 
 
 class InventoryServiceServicer:
@@ -169,7 +194,8 @@ class InventoryServiceServicer:
 
     def ReleaseHold(self, request, context):
         """Gives a held or committed seat and dose back. Idempotent: releasing a
-        released or expired hold returns it unchanged.
+        released or expired hold returns it unchanged. A used hold gives nothing
+        back: its dose was given; the call returns it as USED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -191,6 +217,60 @@ class InventoryServiceServicer:
         leaves the stock instead of returning to the public; `shortfall` says how
         many. Refused when the stock would fall below zero. Retrying with the same
         `request_id` returns the first adjustment.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReceiveBatch(self, request, context):
+        """Records a delivered batch of a vaccine at a clinic and adds its doses to
+        the clinic's stock, as an adjustment with the reason "batch <number>
+        received". Retrying with the same `request_id` returns the batch first
+        received. Refused with `BATCH_EXISTS` when another request already
+        received the clinic's batch of that number, and with `BATCH_EXPIRED` when
+        the batch's last day has passed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBatch(self, request, context):
+        """Returns a batch.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBatches(self, request, context):
+        """Lists a clinic's batches, soonest expiry first, in every state.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExpireBatches(self, request, context):
+        """Marks every active batch whose last day is before `today` as expired and
+        removes the doses it had left from its clinic's stock, as an adjustment
+        with the reason "batch <number> expired" (never more than the stock
+        holds). Each adjustment says, as `AdjustDoseStock` does, how many
+        confirmed appointments the stock no longer covers. Expires no batch
+        twice: a call with an earlier call's `request_id` returns every batch
+        expired under that id, with its adjustment.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ConsumeDose(self, request, context):
+        """Records that a dose from a batch was given for an appointment whose hold
+        is committed: the batch has one dose fewer, the hold becomes USED, and the
+        dose leaves the stock together with its committed claim; the seat stays
+        taken. Idempotent per appointment: every call after the first for an
+        appointment returns the first call's record unchanged, whatever its batch
+        or `request_id`; compare `request_id` to learn which call recorded it.
+        Refused, in this order, with `BATCH_NOT_FOUND`, `BATCH_OTHER_CLINIC`,
+        `BATCH_WRONG_VACCINE`, `BATCH_EXPIRED`, `BATCH_USED_UP` and
+        `HOLD_NOT_COMMITTED`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -253,6 +333,31 @@ def add_InventoryServiceServicer_to_server(servicer, server):
                     servicer.AdjustDoseStock,
                     request_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.AdjustDoseStockRequest.FromString,
                     response_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.DoseAdjustment.SerializeToString,
+            ),
+            'ReceiveBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReceiveBatch,
+                    request_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ReceiveBatchRequest.FromString,
+                    response_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.Batch.SerializeToString,
+            ),
+            'GetBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBatch,
+                    request_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.GetBatchRequest.FromString,
+                    response_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.Batch.SerializeToString,
+            ),
+            'ListBatches': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBatches,
+                    request_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ListBatchesRequest.FromString,
+                    response_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ListBatchesResponse.SerializeToString,
+            ),
+            'ExpireBatches': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExpireBatches,
+                    request_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ExpireBatchesRequest.FromString,
+                    response_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ExpireBatchesResponse.SerializeToString,
+            ),
+            'ConsumeDose': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConsumeDose,
+                    request_deserializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ConsumeDoseRequest.FromString,
+                    response_serializer=vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.DoseUse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -555,6 +660,141 @@ class InventoryService:
             '/vaxbook.inventory.v1.InventoryService/AdjustDoseStock',
             vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.AdjustDoseStockRequest.SerializeToString,
             vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.DoseAdjustment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReceiveBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.inventory.v1.InventoryService/ReceiveBatch',
+            vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ReceiveBatchRequest.SerializeToString,
+            vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.Batch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.inventory.v1.InventoryService/GetBatch',
+            vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.GetBatchRequest.SerializeToString,
+            vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.Batch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBatches(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.inventory.v1.InventoryService/ListBatches',
+            vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ListBatchesRequest.SerializeToString,
+            vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ListBatchesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExpireBatches(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.inventory.v1.InventoryService/ExpireBatches',
+            vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ExpireBatchesRequest.SerializeToString,
+            vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ExpireBatchesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConsumeDose(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.inventory.v1.InventoryService/ConsumeDose',
+            vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.ConsumeDoseRequest.SerializeToString,
+            vaxbook_dot_inventory_dot_v1_dot_inventory__pb2.DoseUse.FromString,
             options,
             channel_credentials,
             insecure,

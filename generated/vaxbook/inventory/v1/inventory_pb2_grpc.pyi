@@ -73,7 +73,8 @@ class InventoryServiceStub:
     """
     ReleaseHold: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.ReleaseHoldRequest, _inventory_pb2.Hold]
     """Gives a held or committed seat and dose back. Idempotent: releasing a
-    released or expired hold returns it unchanged.
+    released or expired hold returns it unchanged. A used hold gives nothing
+    back: its dose was given; the call returns it as USED.
     """
     CloseSlot: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.CloseSlotRequest, _inventory_pb2.Availability]
     """Closes a slot for good: no new hold can take its seats. Holds and
@@ -87,6 +88,38 @@ class InventoryServiceStub:
     leaves the stock instead of returning to the public; `shortfall` says how
     many. Refused when the stock would fall below zero. Retrying with the same
     `request_id` returns the first adjustment.
+    """
+    ReceiveBatch: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.ReceiveBatchRequest, _inventory_pb2.Batch]
+    """Records a delivered batch of a vaccine at a clinic and adds its doses to
+    the clinic's stock, as an adjustment with the reason "batch <number>
+    received". Retrying with the same `request_id` returns the batch first
+    received. Refused with `BATCH_EXISTS` when another request already
+    received the clinic's batch of that number, and with `BATCH_EXPIRED` when
+    the batch's last day has passed.
+    """
+    GetBatch: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.GetBatchRequest, _inventory_pb2.Batch]
+    """Returns a batch."""
+    ListBatches: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.ListBatchesRequest, _inventory_pb2.ListBatchesResponse]
+    """Lists a clinic's batches, soonest expiry first, in every state."""
+    ExpireBatches: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.ExpireBatchesRequest, _inventory_pb2.ExpireBatchesResponse]
+    """Marks every active batch whose last day is before `today` as expired and
+    removes the doses it had left from its clinic's stock, as an adjustment
+    with the reason "batch <number> expired" (never more than the stock
+    holds). Each adjustment says, as `AdjustDoseStock` does, how many
+    confirmed appointments the stock no longer covers. Expires no batch
+    twice: a call with an earlier call's `request_id` returns every batch
+    expired under that id, with its adjustment.
+    """
+    ConsumeDose: _grpc.UnaryUnaryMultiCallable[_inventory_pb2.ConsumeDoseRequest, _inventory_pb2.DoseUse]
+    """Records that a dose from a batch was given for an appointment whose hold
+    is committed: the batch has one dose fewer, the hold becomes USED, and the
+    dose leaves the stock together with its committed claim; the seat stays
+    taken. Idempotent per appointment: every call after the first for an
+    appointment returns the first call's record unchanged, whatever its batch
+    or `request_id`; compare `request_id` to learn which call recorded it.
+    Refused, in this order, with `BATCH_NOT_FOUND`, `BATCH_OTHER_CLINIC`,
+    `BATCH_WRONG_VACCINE`, `BATCH_EXPIRED`, `BATCH_USED_UP` and
+    `HOLD_NOT_COMMITTED`.
     """
 
 @_typing.type_check_only
@@ -134,7 +167,8 @@ class InventoryServiceAsyncStub(InventoryServiceStub):
     """
     ReleaseHold: _aio.UnaryUnaryMultiCallable[_inventory_pb2.ReleaseHoldRequest, _inventory_pb2.Hold]  # type: ignore[assignment]
     """Gives a held or committed seat and dose back. Idempotent: releasing a
-    released or expired hold returns it unchanged.
+    released or expired hold returns it unchanged. A used hold gives nothing
+    back: its dose was given; the call returns it as USED.
     """
     CloseSlot: _aio.UnaryUnaryMultiCallable[_inventory_pb2.CloseSlotRequest, _inventory_pb2.Availability]  # type: ignore[assignment]
     """Closes a slot for good: no new hold can take its seats. Holds and
@@ -148,6 +182,38 @@ class InventoryServiceAsyncStub(InventoryServiceStub):
     leaves the stock instead of returning to the public; `shortfall` says how
     many. Refused when the stock would fall below zero. Retrying with the same
     `request_id` returns the first adjustment.
+    """
+    ReceiveBatch: _aio.UnaryUnaryMultiCallable[_inventory_pb2.ReceiveBatchRequest, _inventory_pb2.Batch]  # type: ignore[assignment]
+    """Records a delivered batch of a vaccine at a clinic and adds its doses to
+    the clinic's stock, as an adjustment with the reason "batch <number>
+    received". Retrying with the same `request_id` returns the batch first
+    received. Refused with `BATCH_EXISTS` when another request already
+    received the clinic's batch of that number, and with `BATCH_EXPIRED` when
+    the batch's last day has passed.
+    """
+    GetBatch: _aio.UnaryUnaryMultiCallable[_inventory_pb2.GetBatchRequest, _inventory_pb2.Batch]  # type: ignore[assignment]
+    """Returns a batch."""
+    ListBatches: _aio.UnaryUnaryMultiCallable[_inventory_pb2.ListBatchesRequest, _inventory_pb2.ListBatchesResponse]  # type: ignore[assignment]
+    """Lists a clinic's batches, soonest expiry first, in every state."""
+    ExpireBatches: _aio.UnaryUnaryMultiCallable[_inventory_pb2.ExpireBatchesRequest, _inventory_pb2.ExpireBatchesResponse]  # type: ignore[assignment]
+    """Marks every active batch whose last day is before `today` as expired and
+    removes the doses it had left from its clinic's stock, as an adjustment
+    with the reason "batch <number> expired" (never more than the stock
+    holds). Each adjustment says, as `AdjustDoseStock` does, how many
+    confirmed appointments the stock no longer covers. Expires no batch
+    twice: a call with an earlier call's `request_id` returns every batch
+    expired under that id, with its adjustment.
+    """
+    ConsumeDose: _aio.UnaryUnaryMultiCallable[_inventory_pb2.ConsumeDoseRequest, _inventory_pb2.DoseUse]  # type: ignore[assignment]
+    """Records that a dose from a batch was given for an appointment whose hold
+    is committed: the batch has one dose fewer, the hold becomes USED, and the
+    dose leaves the stock together with its committed claim; the seat stays
+    taken. Idempotent per appointment: every call after the first for an
+    appointment returns the first call's record unchanged, whatever its batch
+    or `request_id`; compare `request_id` to learn which call recorded it.
+    Refused, in this order, with `BATCH_NOT_FOUND`, `BATCH_OTHER_CLINIC`,
+    `BATCH_WRONG_VACCINE`, `BATCH_EXPIRED`, `BATCH_USED_UP` and
+    `HOLD_NOT_COMMITTED`.
     """
 
 class InventoryServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -246,7 +312,8 @@ class InventoryServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_inventory_pb2.Hold, _abc.Awaitable[_inventory_pb2.Hold]]:
         """Gives a held or committed seat and dose back. Idempotent: releasing a
-        released or expired hold returns it unchanged.
+        released or expired hold returns it unchanged. A used hold gives nothing
+        back: its dose was given; the call returns it as USED.
         """
 
     @_abc_1.abstractmethod
@@ -272,6 +339,68 @@ class InventoryServiceServicer(metaclass=_abc_1.ABCMeta):
         leaves the stock instead of returning to the public; `shortfall` says how
         many. Refused when the stock would fall below zero. Retrying with the same
         `request_id` returns the first adjustment.
+        """
+
+    @_abc_1.abstractmethod
+    def ReceiveBatch(
+        self,
+        request: _inventory_pb2.ReceiveBatchRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inventory_pb2.Batch, _abc.Awaitable[_inventory_pb2.Batch]]:
+        """Records a delivered batch of a vaccine at a clinic and adds its doses to
+        the clinic's stock, as an adjustment with the reason "batch <number>
+        received". Retrying with the same `request_id` returns the batch first
+        received. Refused with `BATCH_EXISTS` when another request already
+        received the clinic's batch of that number, and with `BATCH_EXPIRED` when
+        the batch's last day has passed.
+        """
+
+    @_abc_1.abstractmethod
+    def GetBatch(
+        self,
+        request: _inventory_pb2.GetBatchRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inventory_pb2.Batch, _abc.Awaitable[_inventory_pb2.Batch]]:
+        """Returns a batch."""
+
+    @_abc_1.abstractmethod
+    def ListBatches(
+        self,
+        request: _inventory_pb2.ListBatchesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inventory_pb2.ListBatchesResponse, _abc.Awaitable[_inventory_pb2.ListBatchesResponse]]:
+        """Lists a clinic's batches, soonest expiry first, in every state."""
+
+    @_abc_1.abstractmethod
+    def ExpireBatches(
+        self,
+        request: _inventory_pb2.ExpireBatchesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inventory_pb2.ExpireBatchesResponse, _abc.Awaitable[_inventory_pb2.ExpireBatchesResponse]]:
+        """Marks every active batch whose last day is before `today` as expired and
+        removes the doses it had left from its clinic's stock, as an adjustment
+        with the reason "batch <number> expired" (never more than the stock
+        holds). Each adjustment says, as `AdjustDoseStock` does, how many
+        confirmed appointments the stock no longer covers. Expires no batch
+        twice: a call with an earlier call's `request_id` returns every batch
+        expired under that id, with its adjustment.
+        """
+
+    @_abc_1.abstractmethod
+    def ConsumeDose(
+        self,
+        request: _inventory_pb2.ConsumeDoseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inventory_pb2.DoseUse, _abc.Awaitable[_inventory_pb2.DoseUse]]:
+        """Records that a dose from a batch was given for an appointment whose hold
+        is committed: the batch has one dose fewer, the hold becomes USED, and the
+        dose leaves the stock together with its committed claim; the seat stays
+        taken. Idempotent per appointment: every call after the first for an
+        appointment returns the first call's record unchanged, whatever its batch
+        or `request_id`; compare `request_id` to learn which call recorded it.
+        Refused, in this order, with `BATCH_NOT_FOUND`, `BATCH_OTHER_CLINIC`,
+        `BATCH_WRONG_VACCINE`, `BATCH_EXPIRED`, `BATCH_USED_UP` and
+        `HOLD_NOT_COMMITTED`.
         """
 
 def add_InventoryServiceServicer_to_server(servicer: InventoryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -28,7 +28,7 @@ from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n vaxbook/patient/v1/patient.proto\x12\x12vaxbook.patient.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x01\n\x0bVaccination\x12\x15\n\x07vaccine\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0b\x64ose_number\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x18\n\ngiven_date\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06\x63linic\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\x12\x13\n\x05\x62\x61tch\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\"\x88\x03\n\x07Patient\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x18\n\nbirth_date\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06region\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tallergies\x18\x04 \x03(\tB\x04\xe2\x41\x01\x01\x12\x1f\n\x11\x63ontraindications\x18\x05 \x03(\tB\x04\xe2\x41\x01\x01\x12\x1e\n\x10guardian_consent\x18\x06 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12;\n\x0cvaccinations\x18\x07 \x03(\x0b\x32\x1f.vaxbook.patient.v1.VaccinationB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03:k\xea\x41h\n\x17vaxbook.example/Patient\x12\x1a\x63itizens/{citizen}/patient\x12\x31\x63itizens/{citizen}/dependants/{dependant}/patient\"\'\n\x11GetPatientRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\".\n\x17\x42\x61tchGetPatientsRequest\x12\x13\n\x05names\x18\x01 \x03(\tB\x04\xe2\x41\x01\x02\"I\n\x18\x42\x61tchGetPatientsResponse\x12-\n\x08patients\x18\x01 \x03(\x0b\x32\x1b.vaxbook.patient.v1.Patient\"\x81\x01\n\x14UpdatePatientRequest\x12\x32\n\x07patient\x18\x01 \x01(\x0b\x32\x1b.vaxbook.patient.v1.PatientB\x04\xe2\x41\x01\x02\x12\x1b\n\rallow_missing\x18\x02 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"\x86\x01\n\x18RecordVaccinationRequest\x12\x14\n\x06parent\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12:\n\x0bvaccination\x18\x02 \x01(\x0b\x32\x1f.vaxbook.patient.v1.VaccinationB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x32\xdb\x04\n\x0ePatientService\x12\xa5\x01\n\nGetPatient\x12%.vaxbook.patient.v1.GetPatientRequest\x1a\x1b.vaxbook.patient.v1.Patient\"S\x82\xd3\xe4\x93\x02M\x12\x1d/v1/{name=citizens/*/patient}Z,\x12*/v1/{name=citizens/*/dependants/*/patient}\x12\xcd\x01\n\rUpdatePatient\x12(.vaxbook.patient.v1.UpdatePatientRequest\x1a\x1b.vaxbook.patient.v1.Patient\"u\x82\xd3\xe4\x93\x02o2%/v1/{patient.name=citizens/*/patient}:\x07patientZ=22/v1/{patient.name=citizens/*/dependants/*/patient}:\x07patient\x12m\n\x10\x42\x61tchGetPatients\x12+.vaxbook.patient.v1.BatchGetPatientsRequest\x1a,.vaxbook.patient.v1.BatchGetPatientsResponse\x12\x62\n\x11RecordVaccination\x12,.vaxbook.patient.v1.RecordVaccinationRequest\x1a\x1f.vaxbook.patient.v1.Vaccinationb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n vaxbook/patient/v1/patient.proto\x12\x12vaxbook.patient.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x01\n\x0bVaccination\x12\x15\n\x07vaccine\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0b\x64ose_number\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x18\n\ngiven_date\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06\x63linic\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\x12\x13\n\x05\x62\x61tch\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\"\xa4\x03\n\x07Patient\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x18\n\nbirth_date\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06region\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tallergies\x18\x04 \x03(\tB\x04\xe2\x41\x01\x01\x12\x1f\n\x11\x63ontraindications\x18\x05 \x03(\tB\x04\xe2\x41\x01\x01\x12\x1e\n\x10guardian_consent\x18\x06 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12;\n\x0cvaccinations\x18\x07 \x03(\x0b\x32\x1f.vaxbook.patient.v1.VaccinationB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1a\n\x0c\x64isplay_name\x18\t \x01(\tB\x04\xe2\x41\x01\x01:k\xea\x41h\n\x17vaxbook.example/Patient\x12\x1a\x63itizens/{citizen}/patient\x12\x31\x63itizens/{citizen}/dependants/{dependant}/patient\"\'\n\x11GetPatientRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\".\n\x17\x42\x61tchGetPatientsRequest\x12\x13\n\x05names\x18\x01 \x03(\tB\x04\xe2\x41\x01\x02\"I\n\x18\x42\x61tchGetPatientsResponse\x12-\n\x08patients\x18\x01 \x03(\x0b\x32\x1b.vaxbook.patient.v1.Patient\"\x81\x01\n\x14UpdatePatientRequest\x12\x32\n\x07patient\x18\x01 \x01(\x0b\x32\x1b.vaxbook.patient.v1.PatientB\x04\xe2\x41\x01\x02\x12\x1b\n\rallow_missing\x18\x02 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"\x86\x01\n\x18RecordVaccinationRequest\x12\x14\n\x06parent\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12:\n\x0bvaccination\x18\x02 \x01(\x0b\x32\x1f.vaxbook.patient.v1.VaccinationB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x32\xdb\x04\n\x0ePatientService\x12\xa5\x01\n\nGetPatient\x12%.vaxbook.patient.v1.GetPatientRequest\x1a\x1b.vaxbook.patient.v1.Patient\"S\x82\xd3\xe4\x93\x02M\x12\x1d/v1/{name=citizens/*/patient}Z,\x12*/v1/{name=citizens/*/dependants/*/patient}\x12\xcd\x01\n\rUpdatePatient\x12(.vaxbook.patient.v1.UpdatePatientRequest\x1a\x1b.vaxbook.patient.v1.Patient\"u\x82\xd3\xe4\x93\x02o2%/v1/{patient.name=citizens/*/patient}:\x07patientZ=22/v1/{patient.name=citizens/*/dependants/*/patient}:\x07patient\x12m\n\x10\x42\x61tchGetPatients\x12+.vaxbook.patient.v1.BatchGetPatientsRequest\x1a,.vaxbook.patient.v1.BatchGetPatientsResponse\x12\x62\n\x11RecordVaccination\x12,.vaxbook.patient.v1.RecordVaccinationRequest\x1a\x1f.vaxbook.patient.v1.Vaccinationb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -61,6 +61,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PATIENT'].fields_by_name['vaccinations']._serialized_options = b'\342A\001\003'
   _globals['_PATIENT'].fields_by_name['update_time']._loaded_options = None
   _globals['_PATIENT'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
+  _globals['_PATIENT'].fields_by_name['display_name']._loaded_options = None
+  _globals['_PATIENT'].fields_by_name['display_name']._serialized_options = b'\342A\001\001'
   _globals['_PATIENT']._loaded_options = None
   _globals['_PATIENT']._serialized_options = b'\352Ah\n\027vaxbook.example/Patient\022\032citizens/{citizen}/patient\0221citizens/{citizen}/dependants/{dependant}/patient'
   _globals['_GETPATIENTREQUEST'].fields_by_name['name']._loaded_options = None
@@ -86,17 +88,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VACCINATION']._serialized_start=180
   _globals['_VACCINATION']._serialized_end=312
   _globals['_PATIENT']._serialized_start=315
-  _globals['_PATIENT']._serialized_end=707
-  _globals['_GETPATIENTREQUEST']._serialized_start=709
-  _globals['_GETPATIENTREQUEST']._serialized_end=748
-  _globals['_BATCHGETPATIENTSREQUEST']._serialized_start=750
-  _globals['_BATCHGETPATIENTSREQUEST']._serialized_end=796
-  _globals['_BATCHGETPATIENTSRESPONSE']._serialized_start=798
-  _globals['_BATCHGETPATIENTSRESPONSE']._serialized_end=871
-  _globals['_UPDATEPATIENTREQUEST']._serialized_start=874
-  _globals['_UPDATEPATIENTREQUEST']._serialized_end=1003
-  _globals['_RECORDVACCINATIONREQUEST']._serialized_start=1006
-  _globals['_RECORDVACCINATIONREQUEST']._serialized_end=1140
-  _globals['_PATIENTSERVICE']._serialized_start=1143
-  _globals['_PATIENTSERVICE']._serialized_end=1746
+  _globals['_PATIENT']._serialized_end=735
+  _globals['_GETPATIENTREQUEST']._serialized_start=737
+  _globals['_GETPATIENTREQUEST']._serialized_end=776
+  _globals['_BATCHGETPATIENTSREQUEST']._serialized_start=778
+  _globals['_BATCHGETPATIENTSREQUEST']._serialized_end=824
+  _globals['_BATCHGETPATIENTSRESPONSE']._serialized_start=826
+  _globals['_BATCHGETPATIENTSRESPONSE']._serialized_end=899
+  _globals['_UPDATEPATIENTREQUEST']._serialized_start=902
+  _globals['_UPDATEPATIENTREQUEST']._serialized_end=1031
+  _globals['_RECORDVACCINATIONREQUEST']._serialized_start=1034
+  _globals['_RECORDVACCINATIONREQUEST']._serialized_end=1168
+  _globals['_PATIENTSERVICE']._serialized_start=1171
+  _globals['_PATIENTSERVICE']._serialized_end=1774
 # @@protoc_insertion_point(module_scope)

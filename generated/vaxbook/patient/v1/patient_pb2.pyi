@@ -27,7 +27,7 @@ class Vaccination(_message.Message):
     def __init__(self, vaccine: _Optional[str] = ..., dose_number: _Optional[int] = ..., given_date: _Optional[str] = ..., clinic: _Optional[str] = ..., batch: _Optional[str] = ...) -> None: ...
 
 class Patient(_message.Message):
-    __slots__ = ("name", "birth_date", "region", "allergies", "contraindications", "guardian_consent", "vaccinations", "update_time")
+    __slots__ = ("name", "birth_date", "region", "allergies", "contraindications", "guardian_consent", "vaccinations", "update_time", "display_name")
     NAME_FIELD_NUMBER: _ClassVar[int]
     BIRTH_DATE_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
@@ -36,6 +36,7 @@ class Patient(_message.Message):
     GUARDIAN_CONSENT_FIELD_NUMBER: _ClassVar[int]
     VACCINATIONS_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     name: str
     birth_date: str
     region: str
@@ -44,7 +45,8 @@ class Patient(_message.Message):
     guardian_consent: bool
     vaccinations: _containers.RepeatedCompositeFieldContainer[Vaccination]
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., birth_date: _Optional[str] = ..., region: _Optional[str] = ..., allergies: _Optional[_Iterable[str]] = ..., contraindications: _Optional[_Iterable[str]] = ..., guardian_consent: _Optional[bool] = ..., vaccinations: _Optional[_Iterable[_Union[Vaccination, _Mapping]]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    display_name: str
+    def __init__(self, name: _Optional[str] = ..., birth_date: _Optional[str] = ..., region: _Optional[str] = ..., allergies: _Optional[_Iterable[str]] = ..., contraindications: _Optional[_Iterable[str]] = ..., guardian_consent: _Optional[bool] = ..., vaccinations: _Optional[_Iterable[_Union[Vaccination, _Mapping]]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., display_name: _Optional[str] = ...) -> None: ...
 
 class GetPatientRequest(_message.Message):
     __slots__ = ("name",)
