@@ -26,7 +26,7 @@ from tests.mesh import bookers, make_clinic, make_slot, reserve_request
 # Appointments whose codes the stream cycles through.
 APPOINTMENTS = 200
 # Scans sent ahead of their answers.
-IN_FLIGHT = 128
+IN_FLIGHT = 256
 
 
 @dataclass(frozen=True)

@@ -362,10 +362,16 @@ async def test_a_message_sent_again_with_its_nonce_is_answered_the_same_once(mes
     clinic, _, number, appointment = day
     nonce = new_id()
 
+    token = (await qr_code(mesh, appointment)).token
+
     async with Scanner(mesh, clinic) as scanner:
+        seen = await scanner.scan(token, nonce=f"scan-{nonce}")
         first = await scanner.record(appointment.name, number, nonce=nonce)
         resent = await scanner.record(appointment.name, number, nonce=nonce)
+        seen_again = await scanner.scan(token, nonce=f"scan-{nonce}")
 
+    assert seen.HasField("accepted")
+    assert seen_again == seen
     assert first.HasField("recorded")
     assert resent == first
     assert await used(mesh, clinic, number) == 1

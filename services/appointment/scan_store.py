@@ -66,6 +66,15 @@ class ScanStore:
             await write_events(conn, outbox, [event], now)
         return row
 
+    async def get_many(self, ids: list[str]) -> list[AppointmentRow | None]:
+        """The appointments of ``ids``, in their order; ``None`` for unknown."""
+        async with self.single.connect() as conn:
+            rows = await conn.execute(
+                select(appointments).where(appointments.c.id.in_(set(ids)))
+            )
+            found = {row.id: AppointmentRow(*row) for row in rows}
+        return [found.get(appointment_id) for appointment_id in ids]
+
     async def reissue(
         self, appointment_id: str, key_id: str, now: datetime
     ) -> AppointmentRow | None:

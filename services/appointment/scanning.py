@@ -12,6 +12,7 @@ it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from services.appointment.rows import AppointmentRow
 from services.appointment.scan_store import ScanStore
 from services.appointment.store import AppointmentStore
 from services.common import logs, qr
+from services.common.batching import Batcher
 from services.common.clock import Clock, to_timestamp
 from services.common.errors import DomainError, Unavailable
 from services.common.grpc_clients import DEFAULT_TIMEOUT_SECONDS, upstream
@@ -38,6 +40,7 @@ ENDED_STATES = frozenset(
     {"CANCELLED", "CLINIC_CANCELLED", "EXPIRED", "REJECTED", "NO_SHOW"}
 )
 HISTORY_BATCH = 100
+LOOKUP_BATCH = 200
 # Inventory's refusals of a batch, as the scanner shows them.
 BATCH_REFUSALS = {
     "BATCH_NOT_FOUND": Rejection.SCAN_REJECTION_BATCH_NOT_FOUND,
@@ -98,6 +101,10 @@ class Scanning:
         self.inventory = inventory
         self.patients = patients
         self.clock = clock
+        # A busy scanner's scans share their reads: one statement for the
+        # appointments, one call for the records of those in flight.
+        self._rows = Batcher(scans.get_many, max_batch=LOOKUP_BATCH)
+        self._records = Batcher(self._read_records, max_batch=LOOKUP_BATCH)
 
     # Scans
 
@@ -149,11 +156,12 @@ class Scanning:
 
     async def people(self, rows: list[AppointmentRow]) -> list[pb.ScanAccepted]:
         """Who each appointment is for, with what the staff must check."""
-        records = await self._records(rows)
+        names = [Person.from_key(row.citizen_id).patient_name for row in rows]
+        records = await asyncio.gather(*(self._records.submit(n) for n in names))
         accepted = []
-        for row in rows:
+        for row, record in zip(rows, records, strict=True):
             person = Person.from_key(row.citizen_id)
-            record = records.get(person.patient_name, patient_pb2.Patient())
+            record = record or patient_pb2.Patient()
             accepted.append(
                 pb.ScanAccepted(
                     appointment=APPOINTMENT.format(appointment=row.id),
@@ -304,7 +312,7 @@ class Scanning:
 
     async def _appointment_of(self, claims: qr_pb2.QrClaims) -> AppointmentRow:
         ids = APPOINTMENT.parse(claims.appointment)
-        row = await self.store.get(ids["appointment"]) if ids else None
+        row = await self._rows.submit(ids["appointment"]) if ids else None
         if row is None:
             # Signed by us, yet unknown: the code outlived its appointment.
             raise Refused(
@@ -312,16 +320,16 @@ class Scanning:
             )
         return row
 
-    async def _records(self, rows: list[AppointmentRow]) -> dict:
-        names = sorted({Person.from_key(row.citizen_id).patient_name for row in rows})
-        if not names:
-            return {}
+    async def _read_records(self, names: list[str]) -> list:
+        """The records of ``names`` in their order; ``None`` where a person
+        has none."""
         async with upstream("patient"):
             found = await self.patients.BatchGetPatients(
-                patient_pb2.BatchGetPatientsRequest(names=names),
+                patient_pb2.BatchGetPatientsRequest(names=sorted(set(names))),
                 timeout=DEFAULT_TIMEOUT_SECONDS,
             )
-        return {record.name: record for record in found.patients}
+        by_name = {record.name: record for record in found.patients}
+        return [by_name.get(name) for name in names]
 
 
 def _current_claims(row: AppointmentRow) -> qr_pb2.QrClaims:

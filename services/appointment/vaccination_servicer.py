@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -46,6 +47,8 @@ ACCESS_POLICY = {
 }
 # Messages of one stream decided at once.
 IN_FLIGHT = 64
+# Scan replies kept in memory for resent nonces.
+SCAN_REPLIES_KEPT = 100_000
 MAX_NONCE_LENGTH = 128
 MAX_DEVICE_ID_LENGTH = 128
 MAX_VACCINATOR_LENGTH = 200
@@ -71,6 +74,7 @@ class VaccinationServicer(vaccination_pb2_grpc.VaccinationServiceServicer):
         self.scans = scans
         self.issuer = issuer
         self.slots = slots
+        self._scan_replies = Recent(SCAN_REPLIES_KEPT)
 
     # QR codes
 
@@ -163,18 +167,29 @@ class VaccinationServicer(vaccination_pb2_grpc.VaccinationServiceServicer):
         )
 
     async def _answer(self, message, station: Station) -> pb.ScanAppointmentsResponse:
-        """The reply to one message, the same as before for a nonce seen."""
+        """The reply to one message, the same as before for a nonce seen.
+
+        A record's reply is kept in the database, with the change it made;
+        a scan changes nothing, so its reply is kept in memory only, for a
+        resend on the same replica (elsewhere it is decided again)."""
         nonce = message.nonce
         if not nonce or len(nonce) > MAX_NONCE_LENGTH:
             return _rejected(nonce, f"nonce must be 1 to {MAX_NONCE_LENGTH} characters")
+        if message.WhichOneof("kind") == "scan":
+            key = (station.device_id, nonce)
+            reply = self._scan_replies.get(key)
+            if reply is None:
+                reply = await self._decide_or_try_again(message, station)
+                if not _try_again(reply):
+                    self._scan_replies.put(key, reply)
+            return reply
         kept = await self.scans.reply_for(station.device_id, nonce)
         if kept is not None:
             return pb.ScanAppointmentsResponse.FromString(kept)
-        try:
-            reply = await self._decide(message, station)
-        except Unavailable as error:
+        reply = await self._decide_or_try_again(message, station)
+        if _try_again(reply):
             # Not kept: the same message sent again tries again.
-            return _rejected(nonce, error.message, Rejection.SCAN_REJECTION_TRY_AGAIN)
+            return reply
         kept = await self.scans.keep_reply(
             station.device_id,
             nonce,
@@ -183,6 +198,14 @@ class VaccinationServicer(vaccination_pb2_grpc.VaccinationServiceServicer):
             self.booking.clock.now(),
         )
         return pb.ScanAppointmentsResponse.FromString(kept)
+
+    async def _decide_or_try_again(self, message, station: Station):
+        try:
+            return await self._decide(message, station)
+        except Unavailable as error:
+            return _rejected(
+                message.nonce, error.message, Rejection.SCAN_REJECTION_TRY_AGAIN
+            )
 
     async def _decide(self, message, station: Station) -> pb.ScanAppointmentsResponse:
         reply = pb.ScanAppointmentsResponse(nonce=message.nonce)
@@ -317,6 +340,27 @@ class VaccinationServicer(vaccination_pb2_grpc.VaccinationServiceServicer):
         if row.state == "PENDING" and row.eligibility in ("PASSED", "PROVISIONAL"):
             row = await self.booking.confirm(row.id, timeout(context))
         return _appointment(row)
+
+
+class Recent:
+    """The last ``size`` entries put, by key."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict = OrderedDict()
+
+    def get(self, key):
+        return self._entries.get(key)
+
+    def put(self, key, value) -> None:
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
+def _try_again(reply: pb.ScanAppointmentsResponse) -> bool:
+    return reply.rejected.code == Rejection.SCAN_REJECTION_TRY_AGAIN
 
 
 def _keys(issuer: QrIssuer) -> list[pb.QrKey]:
