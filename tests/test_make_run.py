@@ -214,3 +214,34 @@ def test_a_booked_citizens_qr_image_is_recorded_once_by_the_scanner(
     )
     assert again.returncode == 1
     assert "refused    ALREADY_ADMINISTERED" in again.stdout
+
+
+def test_the_scanner_works_offline_from_a_saved_bundle_then_uploads(
+    stack: Stack,
+) -> None:
+    booked = stack.run(
+        "book",
+        "--today",
+        "--keep",
+        "--national-id",
+        "287654321100",
+        "--phone",
+        "+919822222222",
+    )
+    assert booked.returncode == 0, booked.stdout + booked.stderr
+    clinic = re.search(r"3\. slot\s+(clinics/\w+)/slots/", booked.stdout)[1]
+    scan_arguments = re.search(r"scan it: \S+ scan (.+)$", booked.stdout, re.M)[1]
+    folder = Path(stack.env["VAXBOOK_DATA_DIR"])
+    bundle, queue = folder / "day.json", folder / "queue.jsonl"
+
+    saved = stack.run("scan", "--save-bundle", str(bundle), "--clinic", clinic)
+    offline = stack.run(
+        "scan", *scan_arguments.split(), "--bundle", str(bundle), "--queue", str(queue)
+    )
+    uploaded = stack.run("scan", "--upload", str(queue))
+
+    assert saved.returncode == 0, saved.stdout + saved.stderr
+    assert offline.returncode == 0, offline.stdout + offline.stderr
+    assert "accepted" in offline.stdout and "queued" in offline.stdout
+    assert uploaded.returncode == 0, uploaded.stdout + uploaded.stderr
+    assert re.search(r"recorded .* ADMINISTERED", uploaded.stdout)

@@ -512,3 +512,31 @@ async def test_staff_cannot_open_a_scanner_for_another_clinic(mesh, day):
         await call.read()
 
     assert read_error(refused.value).reason == "NOT_OWNER"
+
+
+# Keys
+
+
+async def test_a_rotated_key_signs_new_codes_while_old_ones_verify_until_retired(
+    mesh, day
+):
+    clinic, slot, _, before = day
+    issuer = mesh.servicers["appointment"].booking.store.events.qr
+    old_code = await qr_code(mesh, before)
+
+    new_key = await issuer.rotate()
+    after = await confirmed(mesh, slot)
+    new_code = await qr_code(mesh, after)
+    async with Scanner(mesh, clinic) as scanner:
+        old_while_trusted = await scanner.scan(old_code.token)
+        await issuer.retire(old_code.key_id)
+        old_once_retired = await scanner.scan(old_code.token)
+        new_once_old_retired = await scanner.scan(new_code.token)
+
+    assert new_code.key_id == new_key != old_code.key_id
+    assert old_while_trusted.accepted.appointment == before.name
+    assert old_once_retired.rejected.code == Rejection.SCAN_REJECTION_UNKNOWN_KEY
+    assert new_once_old_retired.accepted.appointment == after.name
+    assert old_code.key_id not in await qr_keys(mesh)
+    # A code once made keeps its key: the old appointment's code is unchanged.
+    assert (await qr_code(mesh, before)).token == old_code.token
