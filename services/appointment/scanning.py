@@ -24,7 +24,7 @@ from vaxbook.qr.v1 import qr_pb2
 
 from services.appointment.qr_codes import QrIssuer, token_id
 from services.appointment.rows import AppointmentRow
-from services.appointment.scan_store import ScanStore
+from services.appointment.scan_store import ScannedRow, ScanStore
 from services.appointment.store import AppointmentStore
 from services.common import logs, qr
 from services.common.batching import Batcher
@@ -36,11 +36,16 @@ from services.common.names import APPOINTMENT, CLINIC, HOLD, Person
 log = logging.getLogger(__name__)
 
 Rejection = pb.ScanRejection
+# A whole appointment row, or the part of it a scan reads.
+Judged = AppointmentRow | ScannedRow
 ENDED_STATES = frozenset(
     {"CANCELLED", "CLINIC_CANCELLED", "EXPIRED", "REJECTED", "NO_SHOW"}
 )
 HISTORY_BATCH = 100
 LOOKUP_BATCH = 200
+# One lookup at a time: scans arriving meanwhile wait and go in the next
+# one, so a busy stream makes few, large reads instead of many small ones.
+LOOKUPS_IN_FLIGHT = 1
 # Inventory's refusals of a batch, as the scanner shows them.
 BATCH_REFUSALS = {
     "BATCH_NOT_FOUND": Rejection.SCAN_REJECTION_BATCH_NOT_FOUND,
@@ -58,7 +63,7 @@ class Refused(Exception):
         self,
         code: pb.ScanRejection,
         message: str,
-        row: AppointmentRow | None = None,
+        row: Judged | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -103,8 +108,8 @@ class Scanning:
         self.clock = clock
         # A busy scanner's scans share their reads: one statement for the
         # appointments, one call for the records of those in flight.
-        self._rows = Batcher(scans.get_many, max_batch=LOOKUP_BATCH)
-        self._records = Batcher(self._read_records, max_batch=LOOKUP_BATCH)
+        self._rows = Batcher(scans.scanned, LOOKUP_BATCH, LOOKUPS_IN_FLIGHT)
+        self._records = Batcher(self._read_records, LOOKUP_BATCH, LOOKUPS_IN_FLIGHT)
 
     # Scans
 
@@ -132,7 +137,7 @@ class Scanning:
             )
             raise Refused(code, rejected.message) from None
 
-    def check_current(self, row: AppointmentRow, claims: qr_pb2.QrClaims) -> None:
+    def check_current(self, row: Judged, claims: qr_pb2.QrClaims) -> None:
         """Refuses a code whose appointment is not waiting for its dose, or
         that a newer code replaced."""
         if row.state == "ADMINISTERED":
@@ -154,7 +159,7 @@ class Scanning:
                 row,
             )
 
-    async def people(self, rows: list[AppointmentRow]) -> list[pb.ScanAccepted]:
+    async def people(self, rows: list[Judged]) -> list[pb.ScanAccepted]:
         """Who each appointment is for, with what the staff must check."""
         names = [Person.from_key(row.citizen_id).patient_name for row in rows]
         records = await asyncio.gather(*(self._records.submit(n) for n in names))
@@ -310,7 +315,7 @@ class Scanning:
 
     # Helpers
 
-    async def _appointment_of(self, claims: qr_pb2.QrClaims) -> AppointmentRow:
+    async def _appointment_of(self, claims: qr_pb2.QrClaims) -> ScannedRow:
         ids = APPOINTMENT.parse(claims.appointment)
         row = await self._rows.submit(ids["appointment"]) if ids else None
         if row is None:
@@ -336,7 +341,7 @@ def _current_claims(row: AppointmentRow) -> qr_pb2.QrClaims:
     return qr_pb2.QrClaims(token_id=token_id(row.id, row.qr_generation))
 
 
-def _check_day(row: AppointmentRow, now: datetime) -> None:
+def _check_day(row: Judged, now: datetime) -> None:
     """Refuses a code outside the days its slot runs on (UTC)."""
     today = now.astimezone(UTC).date()
     first, last = (

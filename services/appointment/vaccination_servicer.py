@@ -46,7 +46,7 @@ ACCESS_POLICY = {
     f"/{SERVICE}/BookWalkIn": _STAFF,
 }
 # Messages of one stream decided at once.
-IN_FLIGHT = 64
+IN_FLIGHT = 256
 # Scan replies kept in memory for resent nonces.
 SCAN_REPLIES_KEPT = 100_000
 MAX_NONCE_LENGTH = 128

@@ -46,6 +46,11 @@ QUIET_ZONE_MODULES = 4
 
 BASE45_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _BASE45_VALUES = {char: value for value, char in enumerate(BASE45_ALPHABET)}
+_BASE45_PAIRS = {
+    low + high: _BASE45_VALUES[low] + 45 * _BASE45_VALUES[high]
+    for low in BASE45_ALPHABET
+    for high in BASE45_ALPHABET
+}
 
 
 class RejectReason(StrEnum):
@@ -87,14 +92,30 @@ def base45_decode(text: str) -> bytes:
     """The bytes behind base45 ``text``; ``ValueError`` if it is not base45."""
     if len(text) % 3 == 1:
         raise ValueError(f"base45 text of length {len(text)} has a dangling char")
+    whole = len(text) - len(text) % 3
     out = bytearray()
-    for start in range(0, len(text), 3):
-        group = text[start : start + 3]
+    try:
+        # Pairs of characters are looked up whole: a scanner decodes many
+        # tokens a second, and this halves the work per group.
+        for start in range(0, whole, 3):
+            value = (
+                _BASE45_PAIRS[text[start : start + 2]]
+                + 2025 * _BASE45_VALUES[text[start + 2]]
+            )
+            if value > 0xFFFF:
+                raise ValueError(
+                    f"base45 group {text[start : start + 3]!r} is out of range"
+                )
+            out += value.to_bytes(2, "big")
+    except KeyError:
+        bad = next(char for char in text if char not in _BASE45_VALUES)
+        raise ValueError(f"{bad!r} is not a base45 character") from None
+    if whole < len(text):
+        group = text[whole:]
         value = _base45_group_value(group)
-        width = 2 if len(group) == 3 else 1
-        if value >= 256**width:
+        if value > 0xFF:
             raise ValueError(f"base45 group {group!r} is out of range")
-        out += value.to_bytes(width, "big")
+        out.append(value)
     return bytes(out)
 
 
