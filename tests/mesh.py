@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import grpc
+from sqlalchemy import select
 from vaxbook.appointment.v1 import appointment_pb2 as appt
 from vaxbook.appointment.v1 import (
     appointment_pb2_grpc,
@@ -24,6 +25,7 @@ from vaxbook.auth.v1 import auth_pb2_grpc
 from vaxbook.clinic.v1 import clinic_pb2 as clin
 from vaxbook.clinic.v1 import clinic_pb2_grpc
 from vaxbook.eligibility.v1 import eligibility_pb2_grpc
+from vaxbook.events.v1 import events_pb2
 from vaxbook.inventory.v1 import inventory_pb2 as inv
 from vaxbook.inventory.v1 import inventory_pb2_grpc
 from vaxbook.patient.v1 import patient_pb2 as pat
@@ -37,6 +39,7 @@ from services.common.access import ServiceTokens, service_signer, token_channel
 from services.common.auth import Principal, Role, bearer
 from services.common.clock import FakeClock, to_timestamp
 from services.common.config import Settings
+from services.common.db import create_engine
 from services.common.grpc_clients import channel
 from services.common.server import RunningServer, create_server
 from services.eligibility import app as eligibility_app
@@ -258,6 +261,20 @@ def reserve_request(
         dose_number=dose,
         request_id=new_id(),
     )
+
+
+async def events_of(database_url: str, table, field: str) -> list:
+    """The payloads of kind ``field`` in an outbox ``table``, oldest first."""
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            payloads = (
+                await conn.execute(select(table.c.payload).order_by(table.c.id))
+            ).scalars()
+            events = [events_pb2.Event.FromString(p) for p in payloads]
+    finally:
+        await engine.dispose()
+    return [getattr(e, field) for e in events if e.WhichOneof("payload") == field]
 
 
 async def qr_keys(mesh: Mesh) -> dict:

@@ -9,21 +9,19 @@ from datetime import timedelta
 
 import grpc
 import pytest
-from sqlalchemy import select
 from vaxbook.appointment.v1 import appointment_pb2 as appt
 from vaxbook.clinic.v1 import clinic_pb2 as clin
-from vaxbook.events.v1 import events_pb2
 from vaxbook.inventory.v1 import inventory_pb2 as inv
 
 from services.appointment.tables import outbox as appointment_outbox
 from services.clinic.store import AdjustmentRow
 from services.common.auth import Role
-from services.common.db import create_engine
 from services.common.errors import read_error
 from services.inventory.tables import outbox as inventory_outbox
 from tests.mesh import (
     availability,
     booker,
+    events_of,
     make_clinic,
     make_slot,
     new_id,
@@ -96,17 +94,6 @@ async def two_clinics(mesh, doses: int = 100):
     near = await make_slot(mesh, b, capacity=5, days_ahead=3)
     far = await make_slot(mesh, b, capacity=5, days_ahead=6)
     return a, slot, near, far
-
-
-async def events_of(database_url, table, field: str) -> list:
-    engine = create_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            payloads = (await conn.execute(select(table.c.payload))).scalars()
-            events = [events_pb2.Event.FromString(p) for p in payloads]
-    finally:
-        await engine.dispose()
-    return [getattr(e, field) for e in events if e.WhichOneof("payload") == field]
 
 
 async def test_counting_before_cancelling_changes_nothing(mesh):

@@ -16,6 +16,8 @@ from vaxbook.clinic.v1 import clinic_pb2 as clin
 from vaxbook.inventory.v1 import inventory_pb2 as inv
 from vaxbook.patient.v1 import patient_pb2 as pat
 
+from services.appointment.scanning import SCAN_RPC
+from services.appointment.tables import outbox as appointment_outbox
 from services.common import qr
 from services.common.auth import Role
 from services.common.clock import to_timestamp
@@ -24,6 +26,7 @@ from services.common.names import Person
 from services.scanner import offline_verdict
 from tests.mesh import (
     booker,
+    events_of,
     make_clinic,
     make_slot,
     new_id,
@@ -207,7 +210,9 @@ async def test_only_the_citizen_gets_the_code_and_only_once_confirmed(mesh, day)
 # Scans
 
 
-async def test_a_valid_code_is_accepted_then_its_dose_recorded_once(mesh, day):
+async def test_a_valid_code_is_accepted_then_its_dose_recorded_once(
+    mesh, day, database_url
+):
     clinic, _, number, appointment = day
     token = (await qr_code(mesh, appointment)).token
 
@@ -218,6 +223,11 @@ async def test_a_valid_code_is_accepted_then_its_dose_recorded_once(mesh, day):
 
     assert seen.accepted.appointment == appointment.name
     assert seen.accepted.display_name == "Asha Verma"
+    # Showing the record to the staff is a view of personal data, audited.
+    views = await events_of(database_url, appointment_outbox, "personal_data_viewed")
+    [view] = [v for v in views if v.appointment == appointment.name]
+    assert (view.rpc, view.resource) == (SCAN_RPC, f"{appointment.citizen}/patient")
+    assert view.actor.startswith("staffAccounts/")
     assert list(seen.accepted.warnings) == ["latex"]
     assert (seen.accepted.vaccine, seen.accepted.dose_number) == (VACCINE, 1)
     assert recorded.recorded.batch == f"{clinic.name}/batches/{number}"

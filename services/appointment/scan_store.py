@@ -9,13 +9,13 @@ one changes it.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.appointment.events import AppointmentEvents
+from services.appointment.events import AppointmentEvents, Outgoing
 from services.appointment.rows import AppointmentRow
 from services.appointment.tables import appointments, outbox, scanner_replies
 from services.common.db import autocommit
@@ -156,6 +156,15 @@ class ScanStore:
                 .where(appointments.c.id == appointment_id)
                 .values(history_pending=False)
             )
+
+    async def record_views(self, views: list[Outgoing]) -> list[None]:
+        """Writes views of personal data to the outbox, for the audit trail,
+        in one statement."""
+        if views:
+            written_at = views[-1][1].occur_time.ToDatetime(tzinfo=UTC)
+            async with self.single.connect() as conn:
+                await write_events(conn, outbox, views, written_at)
+        return [None] * len(views)
 
     async def reply_for(self, device_id: str, nonce: str) -> bytes | None:
         """The answer already given to a device's message, if any."""

@@ -22,16 +22,19 @@ from vaxbook.inventory.v1 import inventory_pb2 as inv
 from vaxbook.patient.v1 import patient_pb2
 from vaxbook.qr.v1 import qr_pb2
 
+from services.appointment.events import Outgoing
 from services.appointment.qr_codes import QrIssuer, token_id
 from services.appointment.rows import AppointmentRow
 from services.appointment.scan_store import ScannedRow, ScanStore
 from services.appointment.store import AppointmentStore
 from services.common import logs, qr
+from services.common.auth import Principal
 from services.common.batching import Batcher
 from services.common.clock import Clock, to_timestamp
 from services.common.errors import DomainError, Unavailable
 from services.common.grpc_clients import DEFAULT_TIMEOUT_SECONDS, upstream
 from services.common.names import APPOINTMENT, CLINIC, HOLD, Person
+from services.common.views import personal_data_viewed
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,8 @@ LOOKUP_BATCH = 200
 # One lookup at a time: scans arriving meanwhile wait and go in the next
 # one, so a busy stream makes few, large reads instead of many small ones.
 LOOKUPS_IN_FLIGHT = 1
+# What views of a record shown to a scanner are recorded as.
+SCAN_RPC = "/vaxbook.appointment.v1.VaccinationService/ScanAppointments"
 # Inventory's refusals of a batch, as the scanner shows them.
 BATCH_REFUSALS = {
     "BATCH_NOT_FOUND": Rejection.SCAN_REJECTION_BATCH_NOT_FOUND,
@@ -87,7 +92,11 @@ class Station:
 
     clinic_id: str
     device_id: str
-    actor: str
+    viewer: Principal
+
+    @property
+    def actor(self) -> str:
+        return self.viewer.subject
 
 
 class Scanning:
@@ -110,6 +119,7 @@ class Scanning:
         # appointments, one call for the records of those in flight.
         self._rows = Batcher(scans.scanned, LOOKUP_BATCH, LOOKUPS_IN_FLIGHT)
         self._records = Batcher(self._read_records, LOOKUP_BATCH, LOOKUPS_IN_FLIGHT)
+        self._views = Batcher(scans.record_views, LOOKUP_BATCH, LOOKUPS_IN_FLIGHT)
 
     # Scans
 
@@ -124,7 +134,8 @@ class Scanning:
         row = await self._appointment_of(claims)
         self.check_current(row, claims)
         _check_day(row, self.clock.now())
-        return (await self.people([row]))[0]
+        [person] = await self.people([row], station.viewer)
+        return person
 
     def verified(self, token: str) -> qr_pb2.QrClaims:
         try:
@@ -159,8 +170,15 @@ class Scanning:
                 row,
             )
 
-    async def people(self, rows: list[Judged]) -> list[pb.ScanAccepted]:
-        """Who each appointment is for, with what the staff must check."""
+    async def people(
+        self, rows: list[Judged], viewer: Principal
+    ) -> list[pb.ScanAccepted]:
+        """Who each appointment is for, with what the staff must check; each
+        showing is recorded for the audit trail as a view by ``viewer``."""
+        now = self.clock.now()
+        await asyncio.gather(
+            *(self._views.submit(self._view(row, viewer, now)) for row in rows)
+        )
         names = [Person.from_key(row.citizen_id).patient_name for row in rows]
         records = await asyncio.gather(*(self._records.submit(n) for n in names))
         accepted = []
@@ -181,6 +199,19 @@ class Scanning:
                 )
             )
         return accepted
+
+    def _view(self, row: Judged, viewer: Principal, now: datetime) -> Outgoing:
+        person = Person.from_key(row.citizen_id)
+        return personal_data_viewed(
+            self.scans.events.settings,
+            viewer,
+            person.patient_name,
+            SCAN_RPC,
+            now,
+            citizen=person.name,
+            appointment=APPOINTMENT.format(appointment=row.id),
+            clinic=CLINIC.format(clinic=row.clinic_id),
+        )
 
     # Records
 

@@ -23,6 +23,7 @@ from services.common import logs, qr
 from services.common.auth import (
     PUBLIC,
     Role,
+    current_principal,
     require_clinic,
 )
 from services.common.clock import to_timestamp
@@ -160,7 +161,7 @@ class VaccinationServicer(vaccination_pb2_grpc.VaccinationServiceServicer):
             ids = check.name("open.clinic", opened.clinic, CLINIC)
             check.text("open.device_id", opened.device_id, MAX_DEVICE_ID_LENGTH)
         principal = require_clinic(opened.clinic, opened.clinic)
-        station = Station(ids["clinic"], opened.device_id, principal.subject)
+        station = Station(ids["clinic"], opened.device_id, principal)
         logs.bind(device_id=opened.device_id)
         return station, pb.ScanAppointmentsResponse(
             opened=pb.ScannerOpened(clinic=opened.clinic, device_id=opened.device_id)
@@ -251,7 +252,7 @@ class VaccinationServicer(vaccination_pb2_grpc.VaccinationServiceServicer):
             ids["clinic"], start, start + timedelta(days=1)
         )
         live = [row for row in rows if row.state == "CONFIRMED"]
-        people = await self.scanning.people(live)
+        people = await self.scanning.people(live, current_principal())
         return pb.ScannerBundle(
             clinic=request.clinic,
             date=request.date,
@@ -274,7 +275,7 @@ class VaccinationServicer(vaccination_pb2_grpc.VaccinationServiceServicer):
                 "administrations", len(request.administrations), 1, MAX_UPLOAD
             )
         principal = require_clinic(request.clinic, request.clinic)
-        station = Station(ids["clinic"], request.device_id, principal.subject)
+        station = Station(ids["clinic"], request.device_id, principal)
         # Recorded in the order the doses were given; answered as sent.
         order = sorted(
             range(len(request.administrations)),
