@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 BUF := node_modules/.bin/buf
-PROTOS := $(shell find protos -name '*.proto')
+# Sorted, so the descriptor set lists the files in the same order everywhere.
+PROTOS := $(sort $(shell find protos -name '*.proto'))
 
 .PHONY: run test lint generate bench check-generated clean
 
@@ -22,12 +23,16 @@ lint: $(VENV)/.installed $(BUF)
 		$(BUF) breaking --against '.git#branch=main'; fi
 	$(MAKE) --no-print-directory check-generated
 
+# The descriptor set keeps the protos' comments, which the gateway's OpenAPI
+# document reads; the Python modules carry none.
 generate: $(VENV)/.installed
 	rm -rf generated/vaxbook
 	$(PY) -m grpc_tools.protoc -Iprotos -Ithird_party \
 		--python_out=generated --pyi_out=generated --grpc_python_out=generated \
 		--plugin=protoc-gen-mypy_grpc=$(VENV)/bin/protoc-gen-mypy_grpc \
-		--mypy_grpc_out=generated $(PROTOS)
+		--mypy_grpc_out=generated \
+		--descriptor_set_out=generated/vaxbook_descriptors.binpb \
+		--include_imports --include_source_info $(PROTOS)
 	find generated/vaxbook -type d -exec touch {}/__init__.py \;
 
 # Fails when generated/ does not match what the protos produce.

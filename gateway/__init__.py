@@ -1,1 +1,4 @@
-"""REST-to-gRPC gateway for the public portal (not built yet)."""
+"""The REST-to-gRPC gateway. Its routes and OpenAPI document are built at
+start-up from the protos' ``google.api.http`` options; it also keeps the
+browser session cookie. ``gateway.app.create_app`` builds it and
+``python -m gateway`` runs it."""

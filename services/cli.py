@@ -17,8 +17,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import grpc
+import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from gateway.config import GatewaySettings
 from services import devstack, scanner
 from services.audit import chain
 from services.audit.store import AuditStore
@@ -37,6 +39,7 @@ from services.walkthrough import walk_through
 log = logging.getLogger("vaxbook")
 
 HEALTH_TIMEOUT_SECONDS = 30.0
+GATEWAY_PROBE_SECONDS = 0.2
 # A valid (Verhoeff-checked) Aadhaar number and phone for the demo citizen.
 DEMO_NATIONAL_ID = "498765432102"
 DEMO_PHONE = "+919800000001"
@@ -197,7 +200,7 @@ async def verify_audit(settings: Settings) -> int:
 
 def up() -> int:
     """Starts servers (or uses VAXBOOK_*_URL), migrates, runs every service,
-    seeds the demo country, and waits for Ctrl-C."""
+    seeds the demo country, starts the REST gateway, and waits for Ctrl-C."""
     data_dir = _data_dir()
     endpoints, stack = devstack.resolve_servers(
         "VAXBOOK_", data_dir, probe_local_ports=False, database="vaxbook"
@@ -223,8 +226,15 @@ def up() -> int:
                 subprocess.Popen([sys.executable, "-m", f"services.{name}"], env=env)
             )
         asyncio.run(_wait_healthy(settings))
+        gateway = GatewaySettings.from_env(base=settings)
+        # First in the list, so it is the first told to stop: REST calls end
+        # while the services behind them still answer.
+        children.insert(0, _start_gateway(env))
         slots = asyncio.run(_seed(settings))
-        _print_addresses(settings, endpoints, slots, embedded=stack is not None)
+        _wait_gateway(gateway, children[0])
+        _print_addresses(
+            settings, endpoints, slots, embedded=stack is not None, gateway=gateway
+        )
         _wait_for_interrupt(children)
     finally:
         _stop(children)
@@ -289,6 +299,48 @@ async def _wait_healthy(settings: Settings) -> None:
             )
 
 
+def _start_gateway(env: dict[str, str]) -> subprocess.Popen:
+    """The REST gateway, its own process, once the services answer."""
+    return subprocess.Popen([sys.executable, "-m", "gateway"], env=env)
+
+
+def _wait_gateway(gateway: GatewaySettings, process: subprocess.Popen) -> None:
+    """Waits until the gateway answers ``/healthz``; fails if it exits or
+    does not answer in time."""
+    url = f"{_local_url(gateway)}/healthz"
+    deadline = time.monotonic() + HEALTH_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the gateway exited at start-up ({gateway.url})")
+        if _answers(url):
+            return
+        time.sleep(GATEWAY_PROBE_SECONDS)
+    raise RuntimeError(f"the gateway did not answer at {url}")
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=GATEWAY_PROBE_SECONDS * 5).is_success
+    except httpx.TransportError:
+        return False
+
+
+def _local_url(gateway: GatewaySettings) -> str:
+    """Where this machine reaches the gateway, even when it binds every
+    interface."""
+    host = "127.0.0.1" if gateway.host in ("0.0.0.0", "::") else gateway.host
+    return f"http://{host}:{gateway.port}"
+
+
+def _gateway_lines(gateway: GatewaySettings) -> list[str]:
+    url = _local_url(gateway)
+    return [
+        f"  {'gateway':<12} REST {url}/v1/...",
+        f"  {'':<12} docs {url}/docs",
+        f"  {'':<12} OpenAPI {url}/openapi.json",
+    ]
+
+
 async def _seed(settings: Settings) -> int:
     """Seeds as an operator: with a service token, signed with the key the
     services share."""
@@ -305,13 +357,20 @@ async def _seed(settings: Settings) -> int:
     return slots
 
 
-def _print_addresses(settings: Settings, endpoints, slots: int, embedded: bool) -> None:
+def _print_addresses(
+    settings: Settings,
+    endpoints,
+    slots: int,
+    embedded: bool,
+    gateway: GatewaySettings,
+) -> None:
     lines = ["", "vaxbook is running (Ctrl-C stops it)", ""]
     for name in SERVICES:
         lines.append(
             f"  {name:<12} gRPC {settings.service_addrs[name]:<18} "
             f"metrics http://{settings.listen_host}:{settings.metrics_ports[name]}/"
         )
+    lines += _gateway_lines(gateway)
     lines += [
         f"  {'postgresql':<12} {_without_user(endpoints.database_url)}",
         f"  {'redis':<12} {endpoints.redis_url}",

@@ -101,6 +101,7 @@ def stack(servers: Endpoints) -> Iterator[Stack]:
         "VAXBOOK_SMTP_PORT": str(free_port()),
         "VAXBOOK_INSURANCE_URL": f"http://127.0.0.1:{insurance_port}",
         "VAXBOOK_NOTIFICATION_SMS_URL": f"http://127.0.0.1:{sms_port}",
+        "VAXBOOK_GATEWAY_PORT": str(free_port()),
         "VAXBOOK_LOG_LEVEL": "WARNING",
     }
     for service in SERVICES:
@@ -148,6 +149,9 @@ def test_up_prints_where_each_service_listens_and_the_commands(stack: Stack) -> 
     for service in SERVICES:
         assert f"gRPC {stack.env[f'VAXBOOK_{service.upper()}_ADDR']}" in printed
     assert ".venv/bin/vaxbook cancel-slot" in printed
+    gateway = f"http://127.0.0.1:{stack.env['VAXBOOK_GATEWAY_PORT']}"
+    assert f"docs {gateway}/docs" in printed
+    assert f"OpenAPI {gateway}/openapi.json" in printed
 
 
 def test_a_cancelled_slot_tells_the_citizen_offers_a_seat_and_audits_it(

@@ -166,9 +166,13 @@ class ServiceAccess:
         refused as signed by an unknown key until a later fetch succeeds.
         """
         access = cls(settings, clock, service, auth_keys)
-        await access.reload()
-        access._reload.start()
+        await access.begin()
         return access
+
+    async def begin(self) -> None:
+        """Loads the keys once, then keeps them fresh in the background."""
+        await self.reload()
+        self._reload.start()
 
     def interceptor(self, policy: Mapping[str, Iterable[Role]]) -> AuthInterceptor:
         return AuthInterceptor(self.verifier, policy, refresh_keys=self.refresh)
