@@ -28,20 +28,39 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 
 from google.protobuf.descriptor import ServiceDescriptor
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from gateway.config import GatewaySettings
 from gateway.descriptors import descriptor_set_path, load_comments, vaxbook_services
 from gateway.handlers import Gateway, HealthExtras
 from gateway.middleware import MetricsMiddleware, RouteMatcher
 from gateway.openapi import SIGN_OUT_PATH, build_document
+from gateway.pages import page_routes
 from gateway.routes import Router, build_bindings
 from gateway.upstream import Upstreams
 from services.common.clock import Clock, SystemClock
 
 LifespanHook = Callable[[Starlette], AbstractAsyncContextManager[object]]
 EVERY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+class AnyPath(Convertor[str]):
+    """Every path, line breaks included: Starlette's own ``path`` stops at
+    a decoded newline, and its plain-text 404 is not the Status body the
+    OpenAPI document promises."""
+
+    regex = "(?s:.*)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("any_path", AnyPath())
 
 
 def create_app(
@@ -69,7 +88,7 @@ def create_app(
         health_extras=health_extras,
     )
     routes = _routes(gateway)
-    fixed_paths = frozenset(route.path for route in routes[:-1])
+    fixed_paths = frozenset(getattr(route, "path", "") for route in routes[:-1])
     app = Starlette(
         routes=routes,
         middleware=[
@@ -83,16 +102,17 @@ def create_app(
     return app
 
 
-def _routes(gateway: Gateway) -> list[Route]:
+def _routes(gateway: Gateway) -> list[BaseRoute]:
     """The gateway's own pages, then every other path to the transcoder."""
     return [
+        *page_routes(),
         Route("/healthz", gateway.health, methods=["GET"]),
         Route("/metrics", gateway.metrics, methods=["GET"]),
         Route("/openapi.json", gateway.openapi, methods=["GET"]),
         Route("/docs", gateway.docs, methods=["GET"]),
         Route("/docs.js", gateway.docs_script, methods=["GET"]),
         Route(SIGN_OUT_PATH, gateway.sign_out, methods=["POST"]),
-        Route("/{path:path}", gateway.transcode, methods=EVERY_METHOD),
+        Route("/{path:any_path}", gateway.transcode, methods=EVERY_METHOD),
     ]
 
 

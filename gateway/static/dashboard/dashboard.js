@@ -1,0 +1,188 @@
+// The clinic dashboard: a day's slots with live seat counts, the clinic's
+// batches, cancelling a slot after seeing whom it affects, and the
+// eligibility review queue for reviewers.
+"use strict";
+
+(() => {
+  const { el } = vaxbookDom;
+  const api = vaxbookApi;
+  const $ = (id) => document.getElementById(id);
+  const REFRESH_MS = 3000;
+  const SLOT_STATES = { SLOT_STATE_OPEN: "Open", SLOT_STATE_CANCELLED: "Cancelled" };
+  const BATCH_STATES = {
+    BATCH_STATE_ACTIVE: "Active",
+    BATCH_STATE_EXPIRED: "Expired",
+    BATCH_STATE_USED_UP: "Used up",
+  };
+
+  const state = { clinic: "", day: "", vaccine: "", timer: 0, cancelling: null };
+
+  function say(message, isError) {
+    $("status").textContent = message;
+    $("status").className = isError ? "error" : "";
+  }
+
+  async function attempt(action) {
+    try {
+      await action();
+    } catch (error) {
+      say("Something went wrong: " + error.message, true);
+    }
+  }
+
+  function time(timestamp) {
+    return new Intl.DateTimeFormat("en-IN", { timeStyle: "short" })
+      .format(new Date(timestamp));
+  }
+
+  // Choosing the clinic and day
+
+  const params = new URLSearchParams(location.search);
+  $("clinic").value = params.get("clinic") || localStorage.getItem("vaxbook.clinic") || "";
+  $("day").value = params.get("date") || new Date().toISOString().slice(0, 10);
+
+  $("choose-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    state.clinic = $("clinic").value.trim();
+    state.day = $("day").value;
+    state.vaccine = $("vaccine").value.trim();
+    localStorage.setItem("vaxbook.clinic", state.clinic);
+    $("slots-day").textContent = state.day;
+    clearInterval(state.timer);
+    attempt(async () => {
+      await Promise.all([loadSlots(), loadBatches(), loadReviews()]);
+      state.timer = setInterval(() => attempt(loadSlots), REFRESH_MS);
+    });
+  });
+
+  // Slots and their counts
+
+  async function loadSlots() {
+    const listed = await api.get("/v1/" + state.clinic + "/slots", {
+      date: state.day,
+      showCancelled: true,
+      pageSize: 500,
+    });
+    const rows = await Promise.all((listed.slots || []).map(slotRow));
+    $("slots").replaceChildren(...rows);
+    $("refreshed").textContent = "Last refreshed " + new Date().toLocaleTimeString();
+  }
+
+  async function slotRow(slot) {
+    const open = slot.state === "SLOT_STATE_OPEN";
+    const counts = await api.get("/v1/" + slot.name + "/availability",
+      { vaccine: state.vaccine });
+    const seats = counts.seats || {};
+    const label = time(slot.startTime) + " – " + time(slot.endTime);
+    const action = open
+      ? el("button", {
+        type: "button", class: "danger",
+        "aria-label": "Cancel the slot " + label,
+        onclick: () => attempt(() => previewCancel(slot, label)),
+      }, "Cancel")
+      : el("span", {}, slot.cancelReason || "");
+    return el("tr", { "data-slot": slot.name },
+      el("td", { "data-label": "Time" }, label),
+      el("td", { "data-label": "State" }, SLOT_STATES[slot.state] || slot.state),
+      el("td", { "data-label": "Seats" }, String(seats.total || slot.capacity || 0)),
+      el("td", { "data-label": "Booked", class: "committed" },
+        String(seats.committed || 0)),
+      el("td", { "data-label": "Held" }, String(seats.held || 0)),
+      el("td", { "data-label": "Free" }, String(seats.free || 0)),
+      el("td", {}, action));
+  }
+
+  // Cancelling a slot: count whom it affects first, then confirm.
+
+  async function previewCancel(slot, label) {
+    const counted = await api.post("/v1/" + slot.name + ":cancel", {
+      reason: $("cancel-reason").value.trim(),
+      validateOnly: true,
+      requestId: api.requestId(),
+    });
+    const affected = counted.affectedAppointments || 0;
+    state.cancelling = slot;
+    $("cancel-title").textContent = "Cancel the slot " + label + "?";
+    $("cancel-impact").textContent = affected === 1
+      ? "This cancels 1 citizen's appointment; they will get a rebooking offer."
+      : "This cancels " + affected + " citizens' appointments; each will get " +
+        "a rebooking offer.";
+    $("cancel-panel").hidden = false;
+    $("cancel-title").focus();
+  }
+
+  $("cancel-confirm").addEventListener("click", () => {
+    attempt(async () => {
+      const cancelled = await api.post("/v1/" + state.cancelling.name + ":cancel", {
+        reason: $("cancel-reason").value.trim(),
+        requestId: api.requestId(),
+      });
+      $("cancel-panel").hidden = true;
+      state.cancelling = null;
+      say("Slot cancelled: " + (cancelled.affectedAppointments || 0) +
+        " appointments cancelled, " + (cancelled.rebookingOffers || 0) +
+        " rebooking offers made.");
+      await loadSlots();
+    });
+  });
+
+  $("cancel-keep").addEventListener("click", () => {
+    $("cancel-panel").hidden = true;
+    state.cancelling = null;
+  });
+
+  // Batches
+
+  async function loadBatches() {
+    const listed = await api.get("/v1/" + state.clinic + "/batches", { pageSize: 500 });
+    const rows = (listed.batches || []).map((batch) => el("tr", {},
+      el("td", { "data-label": "Batch" }, batch.name.split("/batches/")[1]),
+      el("td", { "data-label": "Vaccine" }, batch.vaccine),
+      el("td", { "data-label": "Last day" }, batch.expireDate),
+      el("td", { "data-label": "Doses left" }, String(batch.dosesLeft || 0)),
+      el("td", { "data-label": "State" }, BATCH_STATES[batch.state] || batch.state)));
+    if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: 5 }, "No batches.")));
+    $("batches").replaceChildren(...rows);
+  }
+
+  // The review queue, shown only to those allowed to read it.
+
+  async function loadReviews() {
+    let listed;
+    try {
+      listed = await api.get("/v1/reviewCases", { state: "REVIEW_STATE_OPEN" });
+    } catch (error) {
+      if (error.status === 403) {
+        $("reviews-section").hidden = true;
+        return;
+      }
+      throw error;
+    }
+    $("reviews-section").hidden = false;
+    const items = (listed.reviewCases || []).map(reviewItem);
+    if (!items.length) items.push(el("li", {}, "No open reviews."));
+    $("reviews").replaceChildren(...items);
+  }
+
+  function reviewItem(review) {
+    const note = el("input", { "aria-label": "Note for " + review.appointment });
+    const decide = (verb) => attempt(async () => {
+      await api.post("/v1/" + review.name + ":" + verb, {
+        note: note.value.trim(),
+        requestId: api.requestId(),
+      });
+      say("Review " + (verb === "approve" ? "approved." : "rejected."));
+      await loadReviews();
+    });
+    return el("li", {},
+      el("strong", {}, review.appointment), el("br"),
+      review.vaccine + ", dose " + review.doseNumber + ": " + review.reason,
+      note,
+      el("div", { class: "row" },
+        el("button", { type: "button", onclick: () => decide("approve") }, "Approve"),
+        el("button", { type: "button", class: "danger",
+          onclick: () => decide("reject") }, "Reject")));
+  }
+
+  if ($("clinic").value) $("choose-form").requestSubmit();
+})();
