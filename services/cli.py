@@ -335,6 +335,8 @@ def _local_url(gateway: GatewaySettings) -> str:
 def _gateway_lines(gateway: GatewaySettings) -> list[str]:
     url = _local_url(gateway)
     return [
+        f"  {'portal':<12} {url}/ (citizens: sign in, book, QR code, offers)",
+        f"  {'dashboard':<12} {url}/dashboard?clinic=clinics/<id> (clinic staff)",
         f"  {'gateway':<12} REST {url}/v1/...",
         f"  {'':<12} docs {url}/docs",
         f"  {'':<12} OpenAPI {url}/openapi.json",

@@ -150,6 +150,8 @@ def test_up_prints_where_each_service_listens_and_the_commands(stack: Stack) -> 
         assert f"gRPC {stack.env[f'VAXBOOK_{service.upper()}_ADDR']}" in printed
     assert ".venv/bin/vaxbook cancel-slot" in printed
     gateway = f"http://127.0.0.1:{stack.env['VAXBOOK_GATEWAY_PORT']}"
+    assert f"portal       {gateway}/ " in printed
+    assert f"dashboard    {gateway}/dashboard" in printed
     assert f"docs {gateway}/docs" in printed
     assert f"OpenAPI {gateway}/openapi.json" in printed
 
