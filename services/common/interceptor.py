@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import grpc
 import sqlalchemy.exc
@@ -71,82 +73,79 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         return wrapped
 
     def _wrap_stream(self, rpc: str, behaviour):
-        service = self.service
-
         async def handle(request_iterator, context: grpc.aio.ServicerContext):
             logs.new_context(rpc=rpc)
-            code = grpc.StatusCode.OK
+            outcome = _Outcome()
             try:
-                async for reply in behaviour(request_iterator, context):
-                    yield reply
-            except DomainError as error:
-                code = error.code
-                log.info(
-                    "%s refused: %s",
-                    rpc,
-                    error.reason,
-                    extra={"fields": {"reason": error.reason}},
-                )
-                await context.abort_with_status(to_status(error))
-            except grpc.aio.AbortError:
-                code = context.code() or grpc.StatusCode.UNKNOWN
-                raise
-            except Exception:
-                code = grpc.StatusCode.INTERNAL
-                log.exception("%s failed", rpc)
-                await context.abort(
-                    code, f"{rpc} failed unexpectedly; the error was logged"
-                )
+                async with self._answered(rpc, context, outcome):
+                    async for reply in behaviour(request_iterator, context):
+                        yield reply
             finally:
-                RPC_CALLS.labels(service, rpc, code.name).inc()
-                if code is not grpc.StatusCode.OK:
-                    RPC_ERRORS.labels(service, rpc, code.name).inc()
+                self._count(rpc, outcome.code)
 
         return handle
 
     def _wrap(self, rpc: str, behaviour):
-        service = self.service
-        latency = RPC_LATENCY.labels(service, rpc)
+        latency = RPC_LATENCY.labels(self.service, rpc)
 
         async def handle(request, context: grpc.aio.ServicerContext):
             token = logs.new_context(
                 rpc=rpc, request_id=getattr(request, "request_id", "")
             )
             started = time.perf_counter()
-            code = grpc.StatusCode.OK
+            outcome = _Outcome()
             try:
-                try:
+                async with self._answered(rpc, context, outcome):
                     return await behaviour(request, context)
-                except _DATABASE_DOWN as error:
-                    raise Unavailable(
-                        "DATABASE_UNAVAILABLE",
-                        f"{service}'s database did not answer; retry shortly",
-                    ) from error
-            except DomainError as error:
-                code = error.code
-                log.info(
-                    "%s refused: %s",
-                    rpc,
-                    error.reason,
-                    extra={"fields": {"reason": error.reason}},
-                )
-                await context.abort_with_status(to_status(error))
-            except grpc.aio.AbortError:
-                code = context.code() or grpc.StatusCode.UNKNOWN
-                raise
-            except Exception:
-                # The client learns only that the call failed: the exception
-                # text may quote SQL and the request's values.
-                code = grpc.StatusCode.INTERNAL
-                log.exception("%s failed", rpc)
-                await context.abort(
-                    code, f"{rpc} failed unexpectedly; the error was logged"
-                )
             finally:
                 latency.observe(time.perf_counter() - started)
-                RPC_CALLS.labels(service, rpc, code.name).inc()
-                if code is not grpc.StatusCode.OK:
-                    RPC_ERRORS.labels(service, rpc, code.name).inc()
+                self._count(rpc, outcome.code)
                 logs.reset(token)
 
         return handle
+
+    @asynccontextmanager
+    async def _answered(
+        self, rpc: str, context: grpc.aio.ServicerContext, outcome: _Outcome
+    ) -> AsyncIterator[None]:
+        """Turns what the block raises into the call's status, noting the
+        code in ``outcome``."""
+        try:
+            try:
+                yield
+            except _DATABASE_DOWN as error:
+                raise Unavailable(
+                    "DATABASE_UNAVAILABLE",
+                    f"{self.service}'s database did not answer; retry shortly",
+                ) from error
+        except DomainError as error:
+            outcome.code = error.code
+            log.info(
+                "%s refused: %s",
+                rpc,
+                error.reason,
+                extra={"fields": {"reason": error.reason}},
+            )
+            await context.abort_with_status(to_status(error))
+        except grpc.aio.AbortError:
+            outcome.code = context.code() or grpc.StatusCode.UNKNOWN
+            raise
+        except Exception:
+            # The client learns only that the call failed: the exception
+            # text may quote SQL and the request's values.
+            outcome.code = grpc.StatusCode.INTERNAL
+            log.exception("%s failed", rpc)
+            await context.abort(
+                outcome.code, f"{rpc} failed unexpectedly; the error was logged"
+            )
+
+    def _count(self, rpc: str, code: grpc.StatusCode) -> None:
+        RPC_CALLS.labels(self.service, rpc, code.name).inc()
+        if code is not grpc.StatusCode.OK:
+            RPC_ERRORS.labels(self.service, rpc, code.name).inc()
+
+
+class _Outcome:
+    """The status code a call ended with; OK unless set."""
+
+    code = grpc.StatusCode.OK
