@@ -3,15 +3,13 @@ gracefully on SIGTERM or Ctrl-C, or inside a running event loop for tests."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import signal
-from dataclasses import dataclass
 
 import uvicorn
 from starlette.applications import Starlette
 
-from services.common.standin import HostedServer
+from services.common.standin import Hosted, HostedServer, host_in_loop
 
 log = logging.getLogger(__name__)
 
@@ -20,23 +18,8 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 10
 
 
-@dataclass
-class RunningGateway:
-    """A gateway serving from a task of the running loop."""
-
-    host: str
-    port: int
-    server: uvicorn.Server
-    task: asyncio.Task
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    async def stop(self) -> None:
-        """Stops accepting, finishes open requests, runs the lifespan's end."""
-        self.server.should_exit = True
-        await self.task
+# A gateway serving from a task of the running loop.
+RunningGateway = Hosted
 
 
 def _config(app: Starlette, host: str, port: int) -> uvicorn.Config:
@@ -55,15 +38,7 @@ async def start_in_loop(
     app: Starlette, host: str = "127.0.0.1", port: int = 0
 ) -> RunningGateway:
     """Serves ``app`` from a task of the running loop; port 0 picks one."""
-    server = HostedServer(_config(app, host, port))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError(f"the gateway could not start on {host}:{port}")
-        await asyncio.sleep(0.01)
-    bound_port = server.servers[0].sockets[0].getsockname()[1]
-    return RunningGateway(host, bound_port, server, task)
+    return await host_in_loop(_config(app, host, port))
 
 
 def serve(app: Starlette, host: str, port: int) -> bool:

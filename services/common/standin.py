@@ -23,10 +23,10 @@ class HostedServer(uvicorn.Server):
 
 
 @dataclass
-class RunningStandin:
-    """A started stand-in: its state, where it listens, and how to stop it."""
+class Hosted:
+    """An HTTP application served from a task of the running loop: where it
+    listens, and how to stop it."""
 
-    standin: Any
     host: str
     port: int
     server: uvicorn.Server
@@ -37,27 +37,44 @@ class RunningStandin:
         return f"http://{self.host}:{self.port}"
 
     async def stop(self) -> None:
-        """Stops accepting, finishes open requests, and waits for the end."""
+        """Stops accepting, finishes open requests (and runs the end of the
+        lifespan, if any), then waits for the end."""
         self.server.should_exit = True
         await self.task
 
 
-async def start_in_loop(
-    app: Starlette, standin: Any, host: str = "127.0.0.1", port: int = 0
-) -> RunningStandin:
-    """Serves ``app`` from a task of the running loop; port 0 picks one."""
-    config = uvicorn.Config(
-        app, host=host, port=port, lifespan="off", log_config=None, access_log=False
-    )
+@dataclass
+class RunningStandin(Hosted):
+    """A started stand-in, with its state."""
+
+    standin: Any = None
+
+
+async def host_in_loop(config: uvicorn.Config) -> Hosted:
+    """Serves ``config``'s application from a task of the running loop, once
+    it listens; port 0 picks one."""
     server = HostedServer(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
             task.result()
-            raise RuntimeError(f"the stand-in could not listen on {host}:{port}")
+            raise RuntimeError(f"nothing could listen on {config.host}:{config.port}")
         await asyncio.sleep(0.01)
     bound_port = server.servers[0].sockets[0].getsockname()[1]
-    return RunningStandin(standin, host, bound_port, server, task)
+    return Hosted(config.host, bound_port, server, task)
+
+
+async def start_in_loop(
+    app: Starlette, standin: Any, host: str = "127.0.0.1", port: int = 0
+) -> RunningStandin:
+    """Serves a stand-in's ``app`` from a task of the running loop."""
+    config = uvicorn.Config(
+        app, host=host, port=port, lifespan="off", log_config=None, access_log=False
+    )
+    hosted = await host_in_loop(config)
+    return RunningStandin(
+        hosted.host, hosted.port, hosted.server, hosted.task, standin=standin
+    )
 
 
 def serve(app: Starlette, host: str, port: int) -> None:
