@@ -686,6 +686,55 @@ MALFORMED = [
         ),
         "page_token",
     ),
+    bad(
+        "list_clinic_appointments_parent_missing",
+        appointments(
+            "ListClinicAppointments", lambda w: appt.ListClinicAppointmentsRequest()
+        ),
+        "parent",
+    ),
+    bad(
+        "list_clinic_appointments_slot_of_another_clinic",
+        appointments(
+            "ListClinicAppointments",
+            lambda w: appt.ListClinicAppointmentsRequest(
+                parent=w.other_clinic.name, slot=w.slot.name
+            ),
+        ),
+        "slot",
+    ),
+    bad(
+        "list_clinic_appointments_window_backwards",
+        appointments(
+            "ListClinicAppointments",
+            lambda w: appt.ListClinicAppointmentsRequest(
+                parent=w.clinic.name,
+                start_time_from=Timestamp(seconds=2_000),
+                start_time_before=Timestamp(seconds=1_000),
+            ),
+        ),
+        "start_time_before",
+    ),
+    bad(
+        "list_clinic_appointments_time_out_of_range",
+        appointments(
+            "ListClinicAppointments",
+            lambda w: appt.ListClinicAppointmentsRequest(
+                parent=w.clinic.name, start_time_from=YEAR_10000
+            ),
+        ),
+        "start_time_from",
+    ),
+    bad(
+        "list_clinic_appointments_page_size_negative",
+        appointments(
+            "ListClinicAppointments",
+            lambda w: appt.ListClinicAppointmentsRequest(
+                parent=w.clinic.name, page_size=-1
+            ),
+        ),
+        "page_size",
+    ),
 ]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -208,6 +209,9 @@ async def test_staff_see_a_booking_cancel_its_slot_and_the_citizen_is_offered_a_
         appt.ConfirmAppointmentRequest(name=reserved.name, request_id=new_id())
     )
     await expect_page(booked).to_have_text("1")
+    listed = dashboard.locator(f'li[data-appointment="{reserved.name}"]')
+    await expect_page(listed).to_contain_text(f"citizens/{citizen}")
+    await expect_page(listed).to_contain_text("dose 1: Confirmed")
 
     row = dashboard.locator(f'tr[data-slot="{slot.name}"]')
     await row.get_by_role("button", name="Cancel").click()
@@ -227,3 +231,32 @@ async def test_staff_see_a_booking_cancel_its_slot_and_the_citizen_is_offered_a_
         listed.get_by_role("button", name="Take this seat")
     ).to_be_visible()
     await screenshot(citizen_page, "portal-rebooking-offer")
+
+
+@needs_chromium
+async def test_staff_book_a_walk_in_and_see_a_second_one_refused_with_its_reason(
+    mesh, site, browser
+):
+    clinic = await make_clinic(mesh)
+    slot = await make_slot(mesh, clinic, start=mesh.clock.now() - timedelta(minutes=5))
+    citizen = await booker(mesh)
+    staff = await browser.new_context(viewport=PHONE_VIEWPORT)
+    await sign_in_staff(staff, mesh, site, clinic)
+    dashboard = await staff.new_page()
+    day = slot.start_time.ToDatetime().date().isoformat()
+    await dashboard.goto(f"{site.url}/dashboard?clinic={clinic.name}&date={day}")
+    await expect_page(dashboard.locator(f'tr[data-slot="{slot.name}"]')).to_be_visible()
+
+    await dashboard.get_by_label("Person").fill(f"citizens/{citizen}")
+    await dashboard.get_by_role("button", name="Book the walk-in").click()
+    outcome = dashboard.locator("#walk-in-outcome")
+    await expect_page(outcome).to_contain_text("Booked and confirmed")
+    walked_in = dashboard.locator(f'[data-appointments-of="{slot.name}"] li').first
+    await expect_page(walked_in).to_contain_text(f"citizens/{citizen}")
+    await expect_page(walked_in).to_contain_text("Confirmed")
+
+    await dashboard.get_by_role("button", name="Book the walk-in").click()
+    await expect_page(outcome).to_contain_text("Not booked")
+    await expect_page(outcome.locator("li[data-code]")).to_have_count(1)
+    await screenshot(dashboard, "dashboard-walk-in")
+    await staff.close()

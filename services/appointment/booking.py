@@ -24,7 +24,7 @@ from services.appointment.errors import AppointmentError
 from services.appointment.holds import HoldBatches
 from services.appointment.rows import AppointmentRow
 from services.appointment.slots import SlotDirectory, SlotInfo
-from services.appointment.store import AppointmentStore
+from services.appointment.store import AppointmentStore, ClinicDay
 from services.appointment.verification import (
     CHECK_LEASE_SECONDS,
     Verification,
@@ -336,6 +336,10 @@ class Booking:
         now = self.clock.now()
         rows = await self.store.list_for_citizen(citizen_id, offset, limit)
         return [row.as_seen_at(now) for row in rows]
+
+    async def list_for_clinic(self, day: ClinicDay) -> list[AppointmentRow]:
+        now = self.clock.now()
+        return [row.as_seen_at(now) for row in await self.store.list_for_clinic(day)]
 
     async def repair(self) -> int:
         """Finishes interrupted confirms, records run-out holds as EXPIRED,

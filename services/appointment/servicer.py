@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from vaxbook.appointment.v1 import appointment_pb2 as pb
 from vaxbook.appointment.v1 import appointment_pb2_grpc
 
@@ -9,8 +11,15 @@ from services.appointment.booking import Booking, ReserveRequest
 from services.appointment.events import offer_name
 from services.appointment.rebooking import Rebooking
 from services.appointment.rows import AppointmentRow, OfferRow
+from services.appointment.store import ClinicDay
 from services.common import paging
-from services.common.auth import AuthError, Role, current_principal, require_person
+from services.common.auth import (
+    AuthError,
+    Role,
+    current_principal,
+    require_clinic,
+    require_person,
+)
 from services.common.clock import to_timestamp
 from services.common.grpc_clients import timeout
 from services.common.names import (
@@ -27,10 +36,12 @@ MAX_DOSE_NUMBER = 10
 VACCINE_MAX_LENGTH = 64
 NOTE_MAX_LENGTH = 1000
 MAX_DOSES = 10_000_000
+CLINIC_PAGE_SIZE = 100
 OFFER = Resource("appointments/{appointment}/rebookingOffer")
 
 SERVICE = pb.DESCRIPTOR.services_by_name["AppointmentService"].full_name
 _BOOKERS = {Role.CITIZEN, Role.SERVICE, Role.ADMIN}
+_CLINIC_READERS = {Role.CLINIC_STAFF, Role.SERVICE, Role.ADMIN}
 # Who may call each RPC; citizens act only for themselves and their
 # dependants, clinic staff read only their clinics' appointments.
 ACCESS_POLICY = {
@@ -39,6 +50,7 @@ ACCESS_POLICY = {
     f"/{SERVICE}/CancelAppointment": _BOOKERS,
     f"/{SERVICE}/GetAppointment": _BOOKERS | {Role.CLINIC_STAFF},
     f"/{SERVICE}/ListAppointments": _BOOKERS,
+    f"/{SERVICE}/ListClinicAppointments": _CLINIC_READERS,
     f"/{SERVICE}/ResolveReview": {Role.SERVICE},
     f"/{SERVICE}/CancelSlotAppointments": {Role.SERVICE},
     f"/{SERVICE}/CancelForDoseShortfall": {Role.SERVICE},
@@ -136,6 +148,25 @@ class AppointmentServicer(appointment_pb2_grpc.AppointmentServiceServicer):
             next_page_token=paging.next_token(offset, size, len(rows)),
         )
 
+    async def ListClinicAppointments(
+        self, request, context
+    ) -> pb.ListClinicAppointmentsResponse:
+        day = _clinic_day(request)
+        principal = require_clinic(request.parent, request.parent)
+        rows = await self.booking.list_for_clinic(day)
+        listed = rows[: day.page_size]
+        if principal.role is Role.CLINIC_STAFF:
+            await self.booking.store.record_views(
+                listed,
+                principal,
+                f"/{SERVICE}/ListClinicAppointments",
+                self.booking.clock.now(),
+            )
+        return pb.ListClinicAppointmentsResponse(
+            appointments=[_appointment(row) for row in listed],
+            next_page_token=paging.next_token(day.offset, day.page_size, len(rows)),
+        )
+
     async def ResolveReview(self, request, context) -> pb.Appointment:
         with checking() as check:
             ids = check.name("name", request.name, APPOINTMENT)
@@ -218,6 +249,37 @@ def _offer(offer: OfferRow) -> pb.RebookingOffer:
             appointment=offer.new_appointment_id
         )
     return message
+
+
+def _clinic_day(request: pb.ListClinicAppointmentsRequest) -> ClinicDay:
+    """The listing a ``ListClinicAppointments`` request asks for."""
+    with checking() as check:
+        clinic = check.name("parent", request.parent, CLINIC).get("clinic")
+        slot_id = None
+        if request.slot:
+            slot = check.name("slot", request.slot, SLOT)
+            if clinic and slot and slot["clinic"] != clinic:
+                check.fail("slot", f"must be a slot of {request.parent}")
+            slot_id = slot.get("slot")
+        start_from = _optional_time(check, request, "start_time_from")
+        start_before = _optional_time(check, request, "start_time_before")
+        if start_from and start_before and start_from >= start_before:
+            check.fail("start_time_before", "must be after start_time_from")
+    return ClinicDay(
+        clinic_id=clinic,
+        offset=paging.decode_offset(request.page_token),
+        page_size=paging.page_size(request.page_size, CLINIC_PAGE_SIZE),
+        slot_id=slot_id,
+        start_from=start_from,
+        start_before=start_before,
+    )
+
+
+def _optional_time(check, request, field: str) -> datetime | None:
+    """The time in ``field``; ``None`` when it is unset."""
+    if not request.HasField(field):
+        return None
+    return check.timestamp(field, getattr(request, field))
 
 
 def _booker_guard(row: AppointmentRow) -> None:

@@ -7,13 +7,14 @@ outbox in the same transaction.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.appointment.events import AppointmentEvents
+from services.appointment.events import AppointmentEvents, Outgoing
 from services.appointment.rows import AppointmentRow
 from services.appointment.tables import ACTIVE_STATES, appointments, outbox
 from services.common.auth import Principal
@@ -306,24 +307,83 @@ class AppointmentStore:
             )
         return rows
 
+    async def list_for_clinic(self, day: ClinicDay) -> list[AppointmentRow]:
+        """The clinic's ever-confirmed appointments that ``day`` asks for, by
+        slot start, then by booking time; one more than the page, to tell
+        whether another page follows."""
+        query = select(appointments).where(
+            appointments.c.clinic_id == day.clinic_id,
+            appointments.c.confirm_time.is_not(None),
+        )
+        if day.slot_id is not None:
+            query = query.where(appointments.c.slot_id == day.slot_id)
+        if day.start_from is not None:
+            query = query.where(appointments.c.slot_start >= day.start_from)
+        if day.start_before is not None:
+            query = query.where(appointments.c.slot_start < day.start_before)
+        query = (
+            query.order_by(
+                appointments.c.slot_start,
+                appointments.c.create_time,
+                appointments.c.id,
+            )
+            .offset(day.offset)
+            .limit(day.page_size + 1)
+        )
+        async with self.single.connect() as conn:
+            return [AppointmentRow(*row) for row in await conn.execute(query)]
+
     async def record_view(
         self, row: AppointmentRow, viewer: Principal, rpc: str, now: datetime
     ) -> None:
         """Writes to the outbox, for the audit trail, that ``viewer`` read the
         appointment through ``rpc``, in a statement of its own."""
-        name = APPOINTMENT.format(appointment=row.id)
-        view = personal_data_viewed(
-            self.events.settings,
-            viewer,
-            name,
-            rpc,
-            now,
-            citizen=Person.from_key(row.citizen_id).name,
-            appointment=name,
-            clinic=CLINIC.format(clinic=row.clinic_id),
-        )
+        await self.record_views([row], viewer, rpc, now)
+
+    async def record_views(
+        self, rows: list[AppointmentRow], viewer: Principal, rpc: str, now: datetime
+    ) -> None:
+        """Writes to the outbox, for the audit trail, one view by ``viewer``
+        through ``rpc`` of each appointment of ``rows``, in one statement."""
+        if not rows:
+            return
+        views = [_view(self.events, row, viewer, rpc, now) for row in rows]
         async with self.single.connect() as conn:
-            await write_events(conn, outbox, [view], now)
+            await write_events(conn, outbox, views, now)
+
+
+@dataclass(frozen=True)
+class ClinicDay:
+    """Which of a clinic's appointments to list: optionally one slot and a
+    window of slot starts, then a page of ``page_size`` from ``offset``."""
+
+    clinic_id: str
+    offset: int
+    page_size: int
+    slot_id: str | None = None
+    start_from: datetime | None = None
+    start_before: datetime | None = None
+
+
+def _view(
+    events: AppointmentEvents,
+    row: AppointmentRow,
+    viewer: Principal,
+    rpc: str,
+    now: datetime,
+) -> Outgoing:
+    """The event recording that ``viewer`` read the appointment of ``row``."""
+    name = APPOINTMENT.format(appointment=row.id)
+    return personal_data_viewed(
+        events.settings,
+        viewer,
+        name,
+        rpc,
+        now,
+        citizen=Person.from_key(row.citizen_id).name,
+        appointment=name,
+        clinic=CLINIC.format(clinic=row.clinic_id),
+    )
 
 
 def _in_order(

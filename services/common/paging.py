@@ -13,13 +13,13 @@ MAX_PAGE_SIZE = 500
 MAX_OFFSET = 2**63 - 1
 
 
-def page_size(requested: int) -> int:
-    """The page size to use: the default when unset, capped at the maximum."""
+def page_size(requested: int, default: int = DEFAULT_PAGE_SIZE) -> int:
+    """The page size to use: ``default`` when unset, capped at the maximum."""
     if requested < 0:
         raise InvalidArgument(
             [FieldViolation("page_size", f"must not be negative, got {requested}")]
         )
-    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    return min(requested or default, MAX_PAGE_SIZE)
 
 
 def decode_offset(token: str) -> int:

@@ -1,6 +1,6 @@
-// The clinic dashboard: a day's slots with live seat counts, the clinic's
-// batches, cancelling a slot after seeing whom it affects, and the
-// eligibility review queue for reviewers.
+// The clinic dashboard: a day's slots with live seat counts and their
+// appointments, walk-ins, the clinic's batches, cancelling a slot after
+// seeing whom it affects, and the eligibility review queue for reviewers.
 "use strict";
 
 (() => {
@@ -8,6 +8,8 @@
   const api = vaxbookApi;
   const $ = (id) => document.getElementById(id);
   const REFRESH_MS = 3000;
+  const APPOINTMENTS_MAX_AGE_MS = 60000;
+  const DAY_MS = 24 * 60 * 60 * 1000;
   const SLOT_STATES = { SLOT_STATE_OPEN: "Open", SLOT_STATE_CANCELLED: "Cancelled" };
   const BATCH_STATES = {
     BATCH_STATE_ACTIVE: "Active",
@@ -15,7 +17,27 @@
     BATCH_STATE_USED_UP: "Used up",
   };
 
-  const state = { clinic: "", day: "", vaccine: "", timer: 0, cancelling: null };
+  const APPOINTMENT_STATES = {
+    APPOINTMENT_STATE_PENDING: "Held",
+    APPOINTMENT_STATE_CONFIRMED: "Confirmed",
+    APPOINTMENT_STATE_CANCELLED: "Cancelled by the citizen",
+    APPOINTMENT_STATE_EXPIRED: "Hold expired",
+    APPOINTMENT_STATE_REJECTED: "Refused",
+    APPOINTMENT_STATE_ADMINISTERED: "Administered",
+    APPOINTMENT_STATE_NO_SHOW: "No-show",
+    APPOINTMENT_STATE_CLINIC_CANCELLED: "Cancelled by the clinic",
+  };
+
+  const state = {
+    clinic: "",
+    day: "",
+    vaccine: "",
+    timer: 0,
+    cancelling: null,
+    appointments: [],
+    appointmentsAt: 0,
+    counts: null,
+  };
 
   function say(message, isError) {
     $("status").textContent = message;
@@ -48,6 +70,7 @@
     state.vaccine = $("vaccine").value.trim();
     localStorage.setItem("vaxbook.clinic", state.clinic);
     $("slots-day").textContent = state.day;
+    state.counts = null;
     clearInterval(state.timer);
     attempt(async () => {
       await Promise.all([loadSlots(), loadBatches(), loadReviews()]);
@@ -55,17 +78,76 @@
     });
   });
 
-  // Slots and their counts
+  // Slots, their counts and their appointments
 
+  // Each listing of appointments is audited as staff viewing personal data,
+  // so the list is fetched again only when a slot's counts change, or after
+  // APPOINTMENTS_MAX_AGE_MS; the counts themselves refresh every REFRESH_MS.
   async function loadSlots() {
     const listed = await api.get("/v1/" + state.clinic + "/slots", {
       date: state.day,
       showCancelled: true,
       pageSize: 500,
     });
-    const rows = await Promise.all((listed.slots || []).map(slotRow));
-    $("slots").replaceChildren(...rows);
+    const slots = listed.slots || [];
+    const counted = await Promise.all(slots.map(slotRow));
+    const counts = counted.map((row) => row.textContent).join("|");
+    const stale = Date.now() - state.appointmentsAt > APPOINTMENTS_MAX_AGE_MS;
+    if (counts !== state.counts || stale) {
+      state.appointments = await dayAppointments();
+      state.appointmentsAt = Date.now();
+      state.counts = counts;
+    }
+    const rows = slots.map((slot, index) => [
+      counted[index],
+      appointmentsRow(slot, state.appointments.filter((a) => a.slot === slot.name)),
+    ]);
+    $("slots").replaceChildren(...rows.flat());
     $("refreshed").textContent = "Last refreshed " + new Date().toLocaleTimeString();
+  }
+
+  // Every appointment of the chosen day (UTC, as slots are listed), a page
+  // at a time. The service records each listing in the audit trail.
+  async function dayAppointments() {
+    const from = new Date(state.day + "T00:00:00Z");
+    const query = {
+      startTimeFrom: from.toISOString(),
+      startTimeBefore: new Date(from.getTime() + DAY_MS).toISOString(),
+      pageSize: 500,
+    };
+    const found = [];
+    do {
+      const page = await api.get("/v1/" + state.clinic + "/appointments", query);
+      found.push(...(page.appointments || []));
+      query.pageToken = page.nextPageToken || "";
+    } while (query.pageToken);
+    return found;
+  }
+
+  function appointmentsRow(slot, appointments) {
+    const items = appointments.map(appointmentItem);
+    if (!items.length) items.push(el("li", {}, "No appointments."));
+    return el("tr", { class: "slot-appointments", "data-appointments-of": slot.name },
+      el("td", { colspan: 7 },
+        el("ul", { class: "cards", "aria-label": "Appointments at " + slotLabel(slot) },
+          ...items)));
+  }
+
+  function appointmentItem(appointment) {
+    const given = appointment.administration;
+    return el("li", { "data-appointment": appointment.name },
+      el("strong", {}, appointment.citizen), el("br"),
+      appointment.vaccine + ", dose " + appointment.doseNumber + ": ",
+      el("span", { class: "appointment-state" },
+        APPOINTMENT_STATES[appointment.state] || appointment.state),
+      given
+        ? el("span", {}, ", batch " + given.batch.split("/batches/").pop() +
+          " at " + time(given.administerTime))
+        : null);
+  }
+
+  function slotLabel(slot) {
+    return time(slot.startTime) + " – " + time(slot.endTime);
   }
 
   async function slotRow(slot) {
@@ -73,7 +155,7 @@
     const counts = await api.get("/v1/" + slot.name + "/availability",
       { vaccine: state.vaccine });
     const seats = counts.seats || {};
-    const label = time(slot.startTime) + " – " + time(slot.endTime);
+    const label = slotLabel(slot);
     const action = open
       ? el("button", {
         type: "button", class: "danger",
@@ -130,6 +212,64 @@
     $("cancel-panel").hidden = true;
     state.cancelling = null;
   });
+
+  // Walk-ins: booked on the slot running now; every refusal reason shown.
+
+  $("walk-in-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    attempt(bookWalkIn);
+  });
+
+  async function bookWalkIn() {
+    if (!state.clinic) {
+      showWalkIn("Choose the clinic above first.", true, []);
+      return;
+    }
+    let booked;
+    try {
+      booked = await api.post("/v1/" + state.clinic + "/walkIns", {
+        citizen: $("walk-in-person").value.trim(),
+        vaccine: $("walk-in-vaccine").value.trim(),
+        doseNumber: Number($("walk-in-dose").value),
+        requestId: api.requestId(),
+      });
+    } catch (error) {
+      if (!(error instanceof api.ApiError)) throw error;
+      showWalkIn("Not booked: " + error.message, true, refusalItems(error));
+      return;
+    }
+    const reasons = (booked.reasons || []).map((r) =>
+      el("li", { "data-code": r.code }, r.code + ": " + r.message));
+    showWalkIn(walkInSummary(booked), booked.state !== "APPOINTMENT_STATE_CONFIRMED",
+      reasons);
+    await loadSlots();
+  }
+
+  function walkInSummary(booked) {
+    const label = APPOINTMENT_STATES[booked.state] || booked.state;
+    const when = time(booked.slotStartTime) + " – " + time(booked.slotEndTime);
+    if (booked.state === "APPOINTMENT_STATE_CONFIRMED") {
+      return "Booked and confirmed for the slot " + when + " (" + booked.name + ").";
+    }
+    if (booked.state === "APPOINTMENT_STATE_PENDING") {
+      return "Held for the slot " + when + " while eligibility is still being " +
+        "checked; not confirmed yet (" + booked.name + ").";
+    }
+    return label + ": not booked (" + booked.name + ").";
+  }
+
+  function refusalItems(error) {
+    const items = error.violations.map((v) =>
+      el("li", { "data-field": v.field }, v.field + ": " + v.description));
+    if (error.reason) items.unshift(el("li", { "data-code": error.reason }, error.reason));
+    return items;
+  }
+
+  function showWalkIn(message, isRefusal, items) {
+    $("walk-in-outcome").replaceChildren(
+      el("p", { class: isRefusal ? "error" : "ok" }, message),
+      items.length ? el("ul", { class: "reasons" }, ...items) : null);
+  }
 
   // Batches
 

@@ -16,14 +16,18 @@ const vaxbookApi = (() => {
     return crypto.randomUUID().replaceAll("-", "");
   }
 
-  // The failure of a call: the Status body's message and ErrorInfo reason.
+  // The failure of a call: the Status body's message, ErrorInfo reason and
+  // BadRequest field violations.
   class ApiError extends Error {
     constructor(status, body) {
       super((body && body.message) || "HTTP " + status);
       this.status = status;
-      const info = ((body && body.details) || []).find((d) =>
-        String(d["@type"]).endsWith("google.rpc.ErrorInfo"));
+      const details = (body && body.details) || [];
+      const of = (type) => details.find((d) => String(d["@type"]).endsWith(type));
+      const info = of("google.rpc.ErrorInfo");
       this.reason = info ? info.reason : "";
+      const badRequest = of("google.rpc.BadRequest");
+      this.violations = badRequest ? badRequest.fieldViolations || [] : [];
     }
   }
 

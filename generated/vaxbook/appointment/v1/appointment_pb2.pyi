@@ -204,6 +204,30 @@ class ListAppointmentsResponse(_message.Message):
     next_page_token: str
     def __init__(self, appointments: _Optional[_Iterable[_Union[Appointment, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
+class ListClinicAppointmentsRequest(_message.Message):
+    __slots__ = ("parent", "slot", "start_time_from", "start_time_before", "page_size", "page_token")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FROM_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    slot: str
+    start_time_from: _timestamp_pb2.Timestamp
+    start_time_before: _timestamp_pb2.Timestamp
+    page_size: int
+    page_token: str
+    def __init__(self, parent: _Optional[str] = ..., slot: _Optional[str] = ..., start_time_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListClinicAppointmentsResponse(_message.Message):
+    __slots__ = ("appointments", "next_page_token")
+    APPOINTMENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    appointments: _containers.RepeatedCompositeFieldContainer[Appointment]
+    next_page_token: str
+    def __init__(self, appointments: _Optional[_Iterable[_Union[Appointment, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
 class ResolveReviewRequest(_message.Message):
     __slots__ = ("name", "approved", "note", "request_id")
     NAME_FIELD_NUMBER: _ClassVar[int]

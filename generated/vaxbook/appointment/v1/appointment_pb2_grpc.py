@@ -60,6 +60,11 @@ class AppointmentServiceStub:
                 request_serializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.ListAppointmentsRequest.SerializeToString,
                 response_deserializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.ListAppointmentsResponse.FromString,
                 _registered_method=True)
+        self.ListClinicAppointments = channel.unary_unary(
+                '/vaxbook.appointment.v1.AppointmentService/ListClinicAppointments',
+                request_serializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.ListClinicAppointmentsRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.ListClinicAppointmentsResponse.FromString,
+                _registered_method=True)
         self.ResolveReview = channel.unary_unary(
                 '/vaxbook.appointment.v1.AppointmentService/ResolveReview',
                 request_serializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.ResolveReviewRequest.SerializeToString,
@@ -130,6 +135,16 @@ class AppointmentServiceServicer:
 
     def ListAppointments(self, request, context):
         """Lists a citizen's or a dependant's appointments, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListClinicAppointments(self, request, context):
+        """Lists a clinic's appointments by slot start, for its staff: those ever
+        confirmed (holds never confirmed are left out), in any state since.
+        Each call by clinic staff is recorded as a view of every appointment
+        listed, for the audit trail.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -216,6 +231,11 @@ def add_AppointmentServiceServicer_to_server(servicer, server):
                     servicer.ListAppointments,
                     request_deserializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.ListAppointmentsRequest.FromString,
                     response_serializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.ListAppointmentsResponse.SerializeToString,
+            ),
+            'ListClinicAppointments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListClinicAppointments,
+                    request_deserializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.ListClinicAppointmentsRequest.FromString,
+                    response_serializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.ListClinicAppointmentsResponse.SerializeToString,
             ),
             'ResolveReview': grpc.unary_unary_rpc_method_handler(
                     servicer.ResolveReview,
@@ -384,6 +404,33 @@ class AppointmentService:
             '/vaxbook.appointment.v1.AppointmentService/ListAppointments',
             vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.ListAppointmentsRequest.SerializeToString,
             vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.ListAppointmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListClinicAppointments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.appointment.v1.AppointmentService/ListClinicAppointments',
+            vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.ListClinicAppointmentsRequest.SerializeToString,
+            vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.ListClinicAppointmentsResponse.FromString,
             options,
             channel_credentials,
             insecure,

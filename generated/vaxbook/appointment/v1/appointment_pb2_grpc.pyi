@@ -50,6 +50,12 @@ class AppointmentServiceStub:
     """Returns one appointment."""
     ListAppointments: _grpc.UnaryUnaryMultiCallable[_appointment_pb2.ListAppointmentsRequest, _appointment_pb2.ListAppointmentsResponse]
     """Lists a citizen's or a dependant's appointments, newest first."""
+    ListClinicAppointments: _grpc.UnaryUnaryMultiCallable[_appointment_pb2.ListClinicAppointmentsRequest, _appointment_pb2.ListClinicAppointmentsResponse]
+    """Lists a clinic's appointments by slot start, for its staff: those ever
+    confirmed (holds never confirmed are left out), in any state since.
+    Each call by clinic staff is recorded as a view of every appointment
+    listed, for the audit trail.
+    """
     ResolveReview: _grpc.UnaryUnaryMultiCallable[_appointment_pb2.ResolveReviewRequest, _appointment_pb2.Appointment]
     """Applies a reviewer's decision on a provisionally confirmed appointment:
     approval clears `review_required`; rejection cancels the appointment with
@@ -101,6 +107,12 @@ class AppointmentServiceAsyncStub(AppointmentServiceStub):
     """Returns one appointment."""
     ListAppointments: _aio.UnaryUnaryMultiCallable[_appointment_pb2.ListAppointmentsRequest, _appointment_pb2.ListAppointmentsResponse]  # type: ignore[assignment]
     """Lists a citizen's or a dependant's appointments, newest first."""
+    ListClinicAppointments: _aio.UnaryUnaryMultiCallable[_appointment_pb2.ListClinicAppointmentsRequest, _appointment_pb2.ListClinicAppointmentsResponse]  # type: ignore[assignment]
+    """Lists a clinic's appointments by slot start, for its staff: those ever
+    confirmed (holds never confirmed are left out), in any state since.
+    Each call by clinic staff is recorded as a view of every appointment
+    listed, for the audit trail.
+    """
     ResolveReview: _aio.UnaryUnaryMultiCallable[_appointment_pb2.ResolveReviewRequest, _appointment_pb2.Appointment]  # type: ignore[assignment]
     """Applies a reviewer's decision on a provisionally confirmed appointment:
     approval clears `review_required`; rejection cancels the appointment with
@@ -179,6 +191,18 @@ class AppointmentServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_appointment_pb2.ListAppointmentsResponse, _abc.Awaitable[_appointment_pb2.ListAppointmentsResponse]]:
         """Lists a citizen's or a dependant's appointments, newest first."""
+
+    @_abc_1.abstractmethod
+    def ListClinicAppointments(
+        self,
+        request: _appointment_pb2.ListClinicAppointmentsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_appointment_pb2.ListClinicAppointmentsResponse, _abc.Awaitable[_appointment_pb2.ListClinicAppointmentsResponse]]:
+        """Lists a clinic's appointments by slot start, for its staff: those ever
+        confirmed (holds never confirmed are left out), in any state since.
+        Each call by clinic staff is recorded as a view of every appointment
+        listed, for the audit trail.
+        """
 
     @_abc_1.abstractmethod
     def ResolveReview(
