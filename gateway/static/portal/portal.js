@@ -139,8 +139,57 @@
     $("sign-out").hidden = false;
     $("subject").textContent = state.subject;
     await loadDependants();
+    await loadRecord();
     await loadAppointments();
   }
+
+  // The health record of the chosen person
+
+  function recordPath() {
+    return "/v1/" + $("record-person").value + "/patient";
+  }
+
+  function commaList(text) {
+    return text.split(",").map((item) => item.trim().toLowerCase()).filter(Boolean);
+  }
+
+  async function loadRecord() {
+    let record = {};
+    try {
+      record = await api.get(recordPath());
+    } catch (error) {
+      if (!(error instanceof api.ApiError && error.status === 404)) throw error;
+    }
+    $("record-name").value = record.displayName || "";
+    $("record-birth").value = record.birthDate || "";
+    $("record-region").value = record.region || $("region").value;
+    $("record-allergies").value = (record.allergies || []).join(", ");
+    $("record-conditions").value = (record.contraindications || []).join(", ");
+    $("record-consent").checked = Boolean(record.guardianConsent);
+  }
+
+  $("record-person").addEventListener("change", () => attempt(loadRecord));
+
+  $("record-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    attempt(async () => {
+      const person = $("record-person").value;
+      await api.patch(
+        recordPath(),
+        {
+          name: person + "/patient",
+          displayName: $("record-name").value.trim(),
+          birthDate: $("record-birth").value,
+          region: $("record-region").value.trim(),
+          allergies: commaList($("record-allergies").value),
+          contraindications: commaList($("record-conditions").value),
+          guardianConsent: $("record-consent").checked,
+        },
+        { allowMissing: true, requestId: api.requestId() },
+      );
+      say(t("recordSaved"));
+    });
+  });
 
   // Finding a slot
 
@@ -418,14 +467,15 @@
   }
 
   function renderPeople() {
-    const select = $("person");
-    const chosen = select.value;
-    const options = [el("option", { value: state.subject }, t("me"))];
-    for (const d of state.dependants) {
-      options.push(el("option", { value: d.name }, d.displayName));
+    for (const select of [$("person"), $("record-person")]) {
+      const chosen = select.value;
+      const options = [el("option", { value: state.subject }, t("me"))];
+      for (const d of state.dependants) {
+        options.push(el("option", { value: d.name }, d.displayName));
+      }
+      select.replaceChildren(...options);
+      if (chosen) select.value = chosen;
     }
-    select.replaceChildren(...options);
-    if (chosen) select.value = chosen;
   }
 
   $("dependant-form").addEventListener("submit", (event) => {

@@ -56,6 +56,10 @@ const vaxbookApi = (() => {
       return call("GET", path + query);
     },
     post: (path, body) => call("POST", path, body || {}),
+    patch: (path, body, params) => {
+      const query = params ? "?" + new URLSearchParams(params) : "";
+      return call("PATCH", path + query, body || {});
+    },
     requestId,
     signedIn: () => cookie(CSRF_COOKIE) !== "",
     ApiError,
