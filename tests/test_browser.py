@@ -166,6 +166,10 @@ async def test_a_citizen_signs_in_holds_confirms_sees_the_qr_code_and_cancels(
     await page.get_by_label("Region you live in").fill(region)
     await page.get_by_role("button", name="Save the record").click()
     await expect_page(page.locator("#status")).to_contain_text("record is saved")
+    # The vaccines an adult of the north may book, each with its answer.
+    await page.get_by_role("button", name="Check my vaccines").click()
+    comirnaty = page.locator('#vaccines li[data-vaccine="comirnaty"]')
+    await expect_page(comirnaty).to_contain_text("You can book this dose.")
 
     await page.get_by_label("Region", exact=True).fill(region)
     await page.get_by_role("button", name="Search").click()

@@ -170,6 +170,56 @@
 
   $("record-person").addEventListener("change", () => attempt(loadRecord));
 
+  // The vaccines the chosen person may book, each judged by the rules in
+  // force for the next dose of it (doses given so far come from the record).
+
+  $("check-vaccines").addEventListener("click", () => attempt(checkVaccines));
+
+  async function checkVaccines() {
+    const person = $("record-person").value;
+    const [rules, record] = await Promise.all([
+      api.get("/v1/ruleSets/current"),
+      api.get("/v1/" + person + "/patient"),
+    ]);
+    const vaccines = JSON.parse(rules.rulesJson).vaccines;
+    const given = record.vaccinations || [];
+    const items = await Promise.all(
+      Object.entries(vaccines).map(async ([code, rule]) => {
+        const dose = given.filter((v) => v.vaccine === code).length + 1;
+        const decision = await api.post("/v1/eligibility:check", {
+          patient: person + "/patient",
+          vaccine: code,
+          doseNumber: dose,
+          appointmentTime: new Date().toISOString(),
+        });
+        return vaccineItem(code, rule.name || code, dose, decision);
+      }),
+    );
+    $("vaccines").replaceChildren(...items);
+  }
+
+  function vaccineItem(code, name, dose, decision) {
+    const eligible = decision.outcome !== "OUTCOME_NOT_ELIGIBLE";
+    const item = el("li", { "data-vaccine": code },
+      el("strong", {}, t("doseOf", name, dose)),
+      el("p", {}, eligible ? t("canBook") : t("cannotBook")));
+    if (eligible) {
+      item.append(el("button", {
+        type: "button",
+        onclick: () => {
+          $("vaccine").value = code;
+          $("dose").value = String(dose);
+          $("person").value = $("record-person").value;
+          $("find-form").requestSubmit();
+        },
+      }, t("findFor", name)));
+    } else {
+      item.append(el("ul", {}, ...(decision.failures || []).map(
+        (failure) => el("li", {}, failure.message))));
+    }
+    return item;
+  }
+
   $("record-form").addEventListener("submit", (event) => {
     event.preventDefault();
     attempt(async () => {
