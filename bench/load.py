@@ -1,4 +1,5 @@
-"""The load generator: N asyncio workers calling one RPC in a process of its own.
+"""The load generator: N asyncio workers calling one RPC in a process of its own,
+over gRPC or, for the REST gateway, over HTTP.
 
 Workers call back to back for a warm-up, then for the measured window; a call
 counts when it finishes inside the window. The run is bounded in time (no new
@@ -16,6 +17,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import grpc
+import httpx
+from google.protobuf import json_format
 from vaxbook.appointment.v1 import appointment_pb2 as appt
 from vaxbook.appointment.v1 import appointment_pb2_grpc
 from vaxbook.clinic.v1 import clinic_pb2 as clin
@@ -31,6 +34,9 @@ RESERVE = "reserve"
 # A whole booking: reserve (the hold and eligibility side by side), then
 # confirm; one call in the counts.
 BOOKING = "booking"
+# A reserve through the REST gateway: the same request as JSON over HTTP.
+GATEWAY_RESERVE = "gateway_reserve"
+RESERVE_PATH = "/v1/appointments:reserve"
 ECHO_PAYLOAD = b"vaxbook-bench-" + bytes(50)
 # Beyond the window and the last call's deadline, before a run counts as hung.
 HANG_MARGIN_SECONDS = 5.0
@@ -79,24 +85,45 @@ def run_load(plan: LoadPlan) -> LoadResult:
 
 
 async def _drive(plan: LoadPlan) -> LoadResult:
+    if plan.kind == GATEWAY_RESERVE:
+        return await _drive_http(plan)
     if plan.kind == ECHO:
         channel = grpc.aio.insecure_channel(plan.address)
     else:
         channel = token_channel(plan.address, bench_tokens())
     async with channel:
         await asyncio.wait_for(channel.channel_ready(), plan.call_timeout_seconds)
-        call = _call_for(plan, channel)
-        result = LoadResult()
-        window = Window(plan.warmup_seconds, plan.duration_seconds)
-        workers = [_worker(call, plan, window, result) for _ in range(plan.workers)]
-        await asyncio.wait_for(
-            asyncio.gather(*workers),
-            plan.warmup_seconds
-            + plan.duration_seconds
-            + plan.call_timeout_seconds
-            + HANG_MARGIN_SECONDS,
-        )
-        result.window_seconds = window.elapsed_seconds()
+        return await _run_workers(plan, _call_for(plan, channel))
+
+
+async def _drive_http(plan: LoadPlan) -> LoadResult:
+    """Reserves through the gateway at ``plan.address``, one kept-alive
+    connection a worker, as the bench's service account."""
+    limits = httpx.Limits(
+        max_connections=plan.workers, max_keepalive_connections=plan.workers
+    )
+    async with httpx.AsyncClient(
+        base_url=f"http://{plan.address}",
+        limits=limits,
+        timeout=plan.call_timeout_seconds,
+    ) as client:
+        return await _run_workers(plan, _http_reserve(plan, client))
+
+
+async def _run_workers(
+    plan: LoadPlan, call: Callable[[], Awaitable[object]]
+) -> LoadResult:
+    result = LoadResult()
+    window = Window(plan.warmup_seconds, plan.duration_seconds)
+    workers = [_worker(call, plan, window, result) for _ in range(plan.workers)]
+    await asyncio.wait_for(
+        asyncio.gather(*workers),
+        plan.warmup_seconds
+        + plan.duration_seconds
+        + plan.call_timeout_seconds
+        + HANG_MARGIN_SECONDS,
+    )
+    result.window_seconds = window.elapsed_seconds()
     return result
 
 
@@ -113,8 +140,51 @@ async def _worker(
         except grpc.aio.AioRpcError as error:
             result.failures[error.code().name] += 1
             result.calls_failed += window.inside()
+        except HttpRefusal as refusal:
+            result.failures[refusal.reason] += 1
+            result.calls_failed += window.inside()
+        except httpx.HTTPError as error:
+            result.failures[type(error).__name__] += 1
+            result.calls_failed += window.inside()
         else:
             result.calls_ok += window.inside()
+
+
+class HttpRefusal(Exception):
+    """A gateway answer other than 200; ``reason`` is its status and, when
+    the body names one, its ``ErrorInfo`` reason."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.reason = f"HTTP {response.status_code} {_error_reason(response)}".strip()
+        super().__init__(self.reason)
+
+
+def _error_reason(response: httpx.Response) -> str:
+    try:
+        details = response.json().get("details", [])
+    except ValueError:
+        return ""
+    return next((d["reason"] for d in details if "reason" in d), "")
+
+
+def _http_reserve(plan: LoadPlan, client: httpx.AsyncClient):
+    """A no-argument coroutine function reserving through the gateway; the
+    JSON body is the gRPC scenario's request in proto JSON."""
+    slots = itertools.cycle(plan.slots)
+    citizens = iter(plan.citizens)
+    tokens = bench_tokens()
+
+    async def reserve() -> None:
+        request = reserve_request(next(slots), next(citizens))
+        response = await client.post(
+            RESERVE_PATH,
+            json=json_format.MessageToDict(request),
+            headers=dict(tokens.metadata()),
+        )
+        if response.status_code != 200:
+            raise HttpRefusal(response)
+
+    return reserve
 
 
 def _call_for(plan: LoadPlan, channel: grpc.aio.Channel):
@@ -146,5 +216,6 @@ def _call_for(plan: LoadPlan, channel: grpc.aio.Channel):
     if plan.kind == BOOKING:
         return book
     raise ValueError(
-        f"unknown load kind {plan.kind!r}; use {ECHO!r}, {RESERVE!r} or {BOOKING!r}"
+        f"unknown load kind {plan.kind!r}; use {ECHO!r}, {RESERVE!r}, "
+        f"{BOOKING!r} or {GATEWAY_RESERVE!r}"
     )

@@ -1,5 +1,5 @@
-"""The processes under test: the echo server, the stand-in insurance API and
-the vaxbook services.
+"""The processes under test: the echo server, the stand-in insurance API, the
+vaxbook services and the REST gateway in front of them.
 
 Each runs as a child process in a session of its own, logging to a file. A
 process counts as started once the standard gRPC health check says SERVING;
@@ -34,6 +34,13 @@ STOP_TIMEOUT_SECONDS = 15.0
 HEALTH_CALL_TIMEOUT_SECONDS = 1.0
 POLL_INTERVAL_SECONDS = 0.1
 LOG_TAIL_LINES = 20
+# Far above what the bench can send, so the gateway's rate limits (still
+# checked on every request) never refuse a call and distort its figure.
+GENEROUS_RATE_LIMITS = {
+    f"VAXBOOK_GATEWAY_RATE_{rule}_{setting}": "1000000"
+    for rule in ("ADDRESS", "CITIZEN", "SEARCH")
+    for setting in ("PER_SECOND", "BURST")
+}
 
 
 @dataclass(frozen=True)
@@ -235,6 +242,24 @@ def insurance_standin(environment: ServiceEnvironment, log_dir: Path) -> ChildPr
         log_dir / "insurance.log",
         environment.variables(),
         ready_path="/admin/stats",
+    )
+
+
+def rest_gateway(environment: ServiceEnvironment, log_dir: Path) -> ChildProcess:
+    """The REST gateway, told where the services are, with generous limits."""
+    port = free_port()
+    return HttpChildProcess(
+        "gateway",
+        ["gateway"],
+        f"{HOST}:{port}",
+        log_dir / "gateway.log",
+        {
+            **environment.variables(),
+            **GENEROUS_RATE_LIMITS,
+            "VAXBOOK_GATEWAY_HOST": HOST,
+            "VAXBOOK_GATEWAY_PORT": str(port),
+        },
+        ready_path="/healthz",
     )
 
 

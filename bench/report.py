@@ -14,6 +14,8 @@ FIGURES = (
     "echo_rps",
     "reserve_rps",
     "reserve_to_echo",
+    "gateway_reserve_rps",
+    "gateway_to_grpc",
     "booking_rps",
     "booking_to_echo",
     "hot_slot_redis_holds_per_s",
@@ -48,6 +50,7 @@ def targets(contention_seats: int) -> dict[str, Target]:
         target.figure: target
         for target in (
             Target("reserve_to_echo", ">=", 0.5),
+            Target("gateway_to_grpc", ">=", 0.7),
             Target("booking_to_echo", ">=", 0.2),
             Target("redis_to_db_hot_slot", ">=", 3),
             Target("oversold", "=", 0),

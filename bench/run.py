@@ -7,6 +7,13 @@ What it measures, against real PostgreSQL and Redis and a fresh database:
   processes (the hold and the eligibility check included), both driven by the
   same load generator; ``reserve_to_echo`` is their ratio (target at least
   0.5).
+- ``gateway_reserve_rps``: the same ``ReserveAppointment`` calls, with as
+  many workers for as long, sent as JSON to ``POST /v1/appointments:reserve``
+  on the REST gateway, which runs as a process of its own in front of the
+  services; ``gateway_to_grpc`` is its ratio to ``reserve_rps`` (target at
+  least 0.7). The gateway still checks its rate limits on every request, but
+  its ``VAXBOOK_GATEWAY_RATE_*`` settings are set far above what the bench
+  can send, so no call is refused for them.
 - ``booking_rps``: whole bookings a second, each a reserve then a confirm of a
   plainly eligible citizen; ``booking_to_echo`` is its ratio to ``echo_rps``
   (target at least 0.2).
@@ -54,13 +61,22 @@ from vaxbook.clinic.v1 import clinic_pb2 as clin
 from bench import BenchError
 from bench.checks import OversellCheck, UsedSlot
 from bench.hot_slot import HotSlotPlan, measure_hot_slot
-from bench.load import BOOKING, ECHO, RESERVE, LoadPlan, LoadResult, measure
+from bench.load import (
+    BOOKING,
+    ECHO,
+    GATEWAY_RESERVE,
+    RESERVE,
+    LoadPlan,
+    LoadResult,
+    measure,
+)
 from bench.outbox import outbox_lag_p99_seconds, relay_events_per_second
 from bench.processes import (
     ChildProcess,
     ServiceEnvironment,
     echo_server,
     insurance_standin,
+    rest_gateway,
     stop_all,
     vaxbook_services,
 )
@@ -168,15 +184,19 @@ def _run(parameters: Parameters) -> dict:
         cleanup.callback(_delete_keys, endpoints.redis_url, environment.key_prefix)
         cleanup.callback(_delete_stream, _event_settings(environment))
         echo = echo_server(work_dir)
+        gateway = rest_gateway(environment, work_dir)
         processes = [
             echo,
             insurance_standin(environment, work_dir),
             *vaxbook_services(environment, work_dir),
+            gateway,
         ]
         cleanup.callback(_stop, processes)
         for process in processes:
             process.start()
-        return asyncio.run(_scenarios(parameters, environment, echo, processes))
+        return asyncio.run(
+            _scenarios(parameters, environment, echo, gateway, processes)
+        )
 
 
 def _servers(cleanup: ExitStack, work_dir: Path) -> Endpoints:
@@ -234,6 +254,7 @@ async def _scenarios(
     parameters: Parameters,
     environment: ServiceEnvironment,
     echo: ChildProcess,
+    gateway: ChildProcess,
     processes: list[ChildProcess],
 ) -> dict:
     await asyncio.gather(*(process.wait_serving() for process in processes))
@@ -252,7 +273,7 @@ async def _scenarios(
             OversellCheck(engine, mesh.inventory),
             pool,
         )
-        results = await scenarios.run(echo.address)
+        results = await scenarios.run(echo.address, gateway.address)
     for process in processes:
         if process.exit_code is not None:
             raise process.failure(f"exited with status {process.exit_code} mid-run")
@@ -280,12 +301,14 @@ class _Scenarios:
         self.oversold: dict[str, int] = {}
         self.refusals: dict[str, dict[str, int]] = {}
 
-    async def run(self, echo_address: str) -> dict:
+    async def run(self, echo_address: str, gateway_address: str) -> dict:
         echo = await self._load(
             ECHO, echo_address, max_calls=self.parameters.echo_max_calls
         )
-        reserve, _ = await self._booked(RESERVE)
-        booking, booking_from = await self._booked(BOOKING)
+        appointment_address = self.environment.address("appointment")
+        reserve, _ = await self._booked(RESERVE, appointment_address)
+        gateway_reserve, _ = await self._booked(GATEWAY_RESERVE, gateway_address)
+        booking, booking_from = await self._booked(BOOKING, appointment_address)
         outbox_lag = await outbox_lag_p99_seconds(
             self.engine, booking_from, self.mesh.clock.now()
         )
@@ -300,6 +323,10 @@ class _Scenarios:
             "echo_rps": round(echo.calls_per_second, 1),
             "reserve_rps": round(reserve.calls_per_second, 1),
             "reserve_to_echo": _ratio(reserve.calls_per_second, echo.calls_per_second),
+            "gateway_reserve_rps": round(gateway_reserve.calls_per_second, 1),
+            "gateway_to_grpc": _ratio(
+                gateway_reserve.calls_per_second, reserve.calls_per_second
+            ),
             "booking_rps": round(booking.calls_per_second, 1),
             "booking_to_echo": _ratio(booking.calls_per_second, echo.calls_per_second),
             "hot_slot_redis_holds_per_s": round(redis_rate, 1),
@@ -343,9 +370,9 @@ class _Scenarios:
         log.info("%s: %.1f calls/s", kind, result.calls_per_second)
         return result
 
-    async def _booked(self, kind: str) -> tuple[LoadResult, datetime]:
-        """Reserves (or books whole) for new citizens across fresh slots;
-        returns the result and when the load began."""
+    async def _booked(self, kind: str, address: str) -> tuple[LoadResult, datetime]:
+        """Reserves (or books whole) for new citizens across fresh slots,
+        calling ``address``; returns the result and when the load began."""
         parameters = self.parameters
         slots = await open_slots(
             self.mesh,
@@ -356,7 +383,6 @@ class _Scenarios:
         log.info("%s: making %d patient records", kind, parameters.citizens_per_run)
         citizens = await bookers(self.mesh, parameters.citizens_per_run)
         seats = len(slots) * parameters.reserve_slot_capacity
-        address = self.environment.address("appointment")
         started_at = self.mesh.clock.now()
         result = await self._load(
             kind,
