@@ -4,6 +4,7 @@ services alone, and a bad token is refused by every service, not only auth."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 import grpc
@@ -16,8 +17,9 @@ from vaxbook.auth.v1 import auth_pb2 as auth
 from vaxbook.inventory.v1 import inventory_pb2 as inv
 from vaxbook.inventory.v1 import inventory_pb2_grpc
 
-from services.common.access import service_signer
+from services.common.access import ServiceAccess, service_signer
 from services.common.auth import Principal, Role, TokenSigner, bearer
+from services.common.clock import FakeClock
 from services.common.errors import read_error
 from tests.mesh import (
     availability,
@@ -312,6 +314,28 @@ async def test_a_rotated_signing_key_is_trusted_by_other_services_at_once(mesh):
 
     assert keys.signer.key_id != old_key
     assert list(listed.appointments) == []
+
+
+async def test_a_key_reload_under_way_is_awaited_by_calls_arriving_meanwhile(
+    settings,
+):
+    # A token signed with a new key reaches a service twice at once: the
+    # second call must wait for the reload the first started, not be refused.
+    access = ServiceAccess(settings, FakeClock(), "appointment", auth_keys=dict)
+    reloads = 0
+
+    async def slow_fetch() -> dict:
+        nonlocal reloads
+        reloads += 1
+        await asyncio.sleep(0.05)
+        return {"new-key": Ed25519PrivateKey.generate().public_key()}
+
+    access._fetch = slow_fetch
+
+    first, second = await asyncio.gather(access.refresh(), access.refresh())
+
+    assert (first, second, reloads) == (True, True, 1)
+    assert "new-key" in access.verifier.public_keys
 
 
 def _national_id() -> str:

@@ -156,7 +156,8 @@ async def test_a_citizen_signs_in_holds_confirms_sees_the_qr_code_and_cancels(
     mesh, site, context
 ):
     region = f"web-{new_id()[:8]}"
-    slot = await make_slot(mesh, await make_clinic(mesh, region=region))
+    clinic = await make_clinic(mesh, region=region)
+    slot = await make_slot(mesh, clinic)
     page = await context.new_page()
 
     await sign_in_on_the_portal(mesh, page, site)
@@ -188,8 +189,22 @@ async def test_a_citizen_signs_in_holds_confirms_sees_the_qr_code_and_cancels(
 
     listed = page.locator("#appointments li").first
     await expect_page(listed).to_contain_text("Confirmed")
-    await listed.get_by_role("button", name="Cancel appointment").click()
-    await expect_page(listed).to_contain_text("Cancelled by you")
+    # Rescheduling lists the slots it may move to; the old booking stays
+    # confirmed until the new one is.
+    later = await make_slot(mesh, clinic, days_ahead=4)
+    await listed.get_by_role("button", name="Reschedule").click()
+    moving_to = page.locator(f'li[data-slot="{later.name}"]')
+    await moving_to.get_by_role("button", name="Move my appointment here").click()
+    await expect_page(page.locator("#status")).to_contain_text("appointment is moved")
+    await expect_page(
+        page.locator("#appointments li", has_text="Moved to another slot")
+    ).to_have_count(1)
+
+    confirmed = page.locator("#appointments li", has_text="Confirmed")
+    name = await confirmed.get_attribute("data-appointment")
+    moved = page.locator(f'#appointments li[data-appointment="{name}"]')
+    await moved.get_by_role("button", name="Cancel appointment").click()
+    await expect_page(moved).to_contain_text("Cancelled by you")
 
 
 @needs_chromium

@@ -107,7 +107,9 @@ class Booking:
         eligibility ends it REJECTED with every reason, returned, not raised.
         """
         now = self.clock.now()
-        slot = await self._bookable_slot(request, now, call_timeout)
+        slot = await self.bookable_slot(
+            request.slot_name, request.vaccine, now, call_timeout
+        )
         row = self._new_row(request, slot, now)
         existing = await self._insert_or_existing(row, request, now)
         if existing is not None:
@@ -164,18 +166,17 @@ class Booking:
             return None
         return await self.verification.check(row)
 
-    async def _bookable_slot(
-        self, request: ReserveRequest, now: datetime, call_timeout: float
+    async def bookable_slot(
+        self, slot_name: str, vaccine: str, now: datetime, call_timeout: float
     ) -> SlotInfo:
-        slot = await self.slots.get(request.slot_name, call_timeout)
-        if request.vaccine not in slot.vaccines:
-            raise AppointmentError.vaccine_not_offered(
-                request.slot_name, request.vaccine
-            )
+        """The slot, if it gives ``vaccine`` and is still open to bookings."""
+        slot = await self.slots.get(slot_name, call_timeout)
+        if vaccine not in slot.vaccines:
+            raise AppointmentError.vaccine_not_offered(slot_name, vaccine)
         if slot.end_time <= now:
-            raise AppointmentError.slot_over(request.slot_name)
+            raise AppointmentError.slot_over(slot_name)
         if slot.cancelled:
-            raise AppointmentError.slot_cancelled(request.slot_name)
+            raise AppointmentError.slot_cancelled(slot_name)
         return slot
 
     def _new_row(

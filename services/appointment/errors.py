@@ -93,3 +93,21 @@ class AppointmentError(DomainError):
             "book a new appointment instead",
             metadata={"offer": offer, "state": state},
         )
+
+    @classmethod
+    def not_confirmed(cls, appointment: str, state: str) -> AppointmentError:
+        return cls(
+            "APPOINTMENT_NOT_CONFIRMED",
+            f"{appointment} is {state} and cannot be rescheduled; only a "
+            "CONFIRMED appointment can move to another slot",
+            metadata={"appointment": appointment, "state": state},
+        )
+
+    @classmethod
+    def same_slot(cls, appointment: str, slot: str) -> AppointmentError:
+        return cls(
+            "SAME_SLOT",
+            f"{appointment} is already booked in {slot}; choose another slot",
+            code=grpc.StatusCode.INVALID_ARGUMENT,
+            metadata={"appointment": appointment, "slot": slot},
+        )

@@ -10,6 +10,7 @@ from vaxbook.appointment.v1 import appointment_pb2_grpc
 from services.appointment.booking import Booking, ReserveRequest
 from services.appointment.events import offer_name
 from services.appointment.rebooking import Rebooking
+from services.appointment.rescheduling import RescheduleRequest, Rescheduling
 from services.appointment.rows import AppointmentRow, OfferRow
 from services.appointment.store import ClinicDay
 from services.common import paging
@@ -48,6 +49,7 @@ ACCESS_POLICY = {
     f"/{SERVICE}/ReserveAppointment": _BOOKERS,
     f"/{SERVICE}/ConfirmAppointment": _BOOKERS,
     f"/{SERVICE}/CancelAppointment": _BOOKERS,
+    f"/{SERVICE}/RescheduleAppointment": _BOOKERS,
     f"/{SERVICE}/GetAppointment": _BOOKERS | {Role.CLINIC_STAFF},
     f"/{SERVICE}/ListAppointments": _BOOKERS,
     f"/{SERVICE}/ListClinicAppointments": _CLINIC_READERS,
@@ -86,6 +88,7 @@ class AppointmentServicer(appointment_pb2_grpc.AppointmentServiceServicer):
     def __init__(self, booking: Booking, rebooking: Rebooking) -> None:
         self.booking = booking
         self.rebooking = rebooking
+        self.rescheduling = Rescheduling(booking)
 
     async def ReserveAppointment(self, request, context) -> pb.Appointment:
         with checking() as check:
@@ -122,6 +125,22 @@ class AppointmentServicer(appointment_pb2_grpc.AppointmentServiceServicer):
             check.request_id(request.request_id)
         row = await self.booking.cancel(
             ids["appointment"], timeout(context), guard=_booker_guard
+        )
+        return _appointment(row)
+
+    async def RescheduleAppointment(self, request, context) -> pb.Appointment:
+        with checking() as check:
+            ids = check.name("name", request.name, APPOINTMENT)
+            check.name("slot", request.slot, SLOT)
+            check.request_id(request.request_id)
+        row = await self.rescheduling.reschedule(
+            RescheduleRequest(
+                appointment_id=ids["appointment"],
+                slot_name=request.slot,
+                request_id=request.request_id,
+            ),
+            timeout(context),
+            guard=_booker_guard,
         )
         return _appointment(row)
 

@@ -182,6 +182,41 @@ class AppointmentStore:
         )
         return _in_order(ids, rows)
 
+    async def reschedule(
+        self, old: AppointmentRow, new: AppointmentRow
+    ) -> AppointmentRow | None:
+        """In one transaction, with both events: ends the CONFIRMED ``old`` as
+        CANCELLED (reason ``RESCHEDULED``), owing the release of its hold, and
+        records ``new``, CONFIRMED on its committed hold. Returns the ended
+        ``old``, or ``None`` when it was no longer CONFIRMED."""
+        async with self.engine.begin() as conn:
+            ended = (
+                await conn.execute(
+                    update(appointments)
+                    .where(
+                        appointments.c.id == old.id,
+                        appointments.c.state == "CONFIRMED",
+                    )
+                    .values(
+                        state="CANCELLED",
+                        end_reason="RESCHEDULED",
+                        release_pending=True,
+                        update_time=new.update_time,
+                    )
+                    .returning(*appointments.c)
+                )
+            ).first()
+            if ended is None:
+                return None
+            ended = AppointmentRow(*ended)
+            await conn.execute(insert(appointments).values(**new.__dict__))
+            events = [
+                self.events.ended(ended, was_confirmed=True),
+                self.events.ended(new, was_confirmed=False),
+            ]
+            await write_events(conn, outbox, events, new.update_time)
+        return ended
+
     async def record_pass(
         self, appointment_id: str, rules_version: str
     ) -> AppointmentRow | None:

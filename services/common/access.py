@@ -8,6 +8,7 @@ the service key, so internal calls need no citizen's or staff member's token.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
@@ -146,6 +147,7 @@ class ServiceAccess:
         )
         self._channels: list[TokenChannel] = []
         self._last_refresh = float("-inf")
+        self._refreshing: asyncio.Future[bool] | None = None
         self._reload = PeriodicJob(
             "signing-key-reload", self.reload, KEY_RELOAD_SECONDS
         )
@@ -196,12 +198,20 @@ class ServiceAccess:
 
     async def refresh(self) -> bool:
         """Reloads the keys for a token naming an unknown key, at most once
-        every few seconds, so forged key ids cannot flood the auth service."""
+        every few seconds, so forged key ids cannot flood the auth service.
+        Calls arriving while a reload runs wait for it rather than start
+        another, so every token signed with a new key is judged on it."""
+        if self._refreshing is not None:
+            return await asyncio.shield(self._refreshing)
         now = self.clock.now().timestamp()
         if now - self._last_refresh < KEY_REFRESH_MIN_INTERVAL_SECONDS:
             return False
         self._last_refresh = now
-        return await self.reload()
+        self._refreshing = asyncio.ensure_future(self.reload())
+        try:
+            return await asyncio.shield(self._refreshing)
+        finally:
+            self._refreshing = None
 
     async def close(self) -> None:
         await self._reload.stop()

@@ -371,8 +371,9 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         except AuthError as error:
             if error.reason != "UNKNOWN_SIGNING_KEY" or self.refresh_keys is None:
                 raise
-            if not await self.refresh_keys():
-                raise
+            # Judged again even when this call did not reload the keys: a
+            # reload another call just made may have brought the key.
+            await self.refresh_keys()
         return self.authorize(method, metadata)
 
     def _wrap(self, method: str, behaviour):

@@ -14,6 +14,8 @@
     subject: localStorage.getItem("vaxbook.subject") || "",
     challenge: "",
     held: null,
+    // The CONFIRMED appointment the citizen is moving to a slot they pick.
+    moving: null,
     timer: 0,
     appointments: [],
     dependants: [],
@@ -273,12 +275,14 @@
       api.get("/v1/" + slot.name + "/availability", { vaccine }),
     ]);
     const free = Math.min(availability.seats.free || 0, availability.doses.free || 0);
+    const label = state.moving ? t("moveHere") : t("book");
     const hold = el("button", {
       type: "button",
       disabled: free === 0,
-      "aria-label": t("book") + ": " + name + ", " + when(slot.startTime),
-      onclick: () => attempt(() => reserve(slot, vaccine)),
-    }, t("book"));
+      "aria-label": label + ": " + name + ", " + when(slot.startTime),
+      onclick: () => attempt(() => state.moving
+        ? reschedule(state.moving, slot) : reserve(slot, vaccine)),
+    }, label);
     return el("li", { "data-slot": slot.name },
       el("strong", {}, name), el("br"),
       when(slot.startTime), " – ", when(slot.endTime), el("br"),
@@ -418,7 +422,10 @@
   // Appointments and rebooking offers
 
   $("refresh").addEventListener("click", () => attempt(loadAppointments));
-  $("person").addEventListener("change", () => attempt(loadAppointments));
+  $("person").addEventListener("change", () => {
+    state.moving = null;
+    attempt(loadAppointments);
+  });
 
   async function loadAppointments() {
     const person = $("person").value || state.subject;
@@ -450,6 +457,10 @@
         type: "button", class: "secondary",
         onclick: () => attempt(() => showQr(appointment.name)),
       }, t("showQr")));
+      actions.append(el("button", {
+        type: "button", class: "secondary",
+        onclick: () => attempt(() => pickNewSlot(appointment)),
+      }, t("reschedule")));
     }
     const offer = el("div", { class: "offer", "aria-live": "polite" });
     if (appointment.rebookingOffer) {
@@ -458,7 +469,9 @@
         onclick: () => attempt(() => showOffer(appointment.rebookingOffer, offer)),
       }, t("seeOffer")));
     }
-    const stateName = t("states")[appointment.state] || appointment.state;
+    const stateName = appointment.endReason === "RESCHEDULED"
+      ? t("movedAway")
+      : t("states")[appointment.state] || appointment.state;
     return el("li", { "data-appointment": appointment.name },
       el("strong", {}, t("doseOf", appointment.vaccine, appointment.doseNumber)),
       el("br"), when(appointment.slotStartTime), el("br"),
@@ -468,6 +481,27 @@
   async function cancel(name) {
     await api.post("/v1/" + name + ":cancel", { requestId: api.requestId() });
     await loadAppointments();
+  }
+
+  // Rescheduling: the slot search lists where the appointment can move.
+
+  async function pickNewSlot(appointment) {
+    state.moving = appointment;
+    $("vaccine").value = appointment.vaccine;
+    await findSlots();
+    say(t("pickNewSlot", when(appointment.slotStartTime)));
+    $("slots-summary").setAttribute("tabindex", "-1");
+    $("slots-summary").focus();
+  }
+
+  async function reschedule(appointment, slot) {
+    await api.post("/v1/" + appointment.name + ":reschedule", {
+      slot: slot.name,
+      requestId: api.requestId(),
+    });
+    state.moving = null;
+    await Promise.all([loadAppointments(), findSlots()]);
+    say(t("rescheduledNow", when(slot.startTime)));
   }
 
   async function showOffer(name, into) {

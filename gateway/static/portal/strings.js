@@ -58,6 +58,13 @@ const PORTAL_STRINGS = {
     offerLapsed: "The offer was not taken in time.",
     accept: "Take this seat",
     decline: "No, thanks",
+    reschedule: "Reschedule",
+    moveHere: "Move my appointment here",
+    pickNewSlot: (when) =>
+      "Choose a new slot below for your appointment on " + when +
+      ". It stays booked until the new one is confirmed.",
+    rescheduledNow: (when) => "Your appointment is moved to " + when + ".",
+    movedAway: "Moved to another slot",
     dependantsTitle: "Family members",
     vaccinesTitle: "Vaccines you can book",
     vaccinesHint: "Judged on the health record above, for a dose today.",
@@ -153,6 +160,13 @@ const PORTAL_STRINGS = {
     offerLapsed: "प्रस्ताव समय पर नहीं लिया गया।",
     accept: "यह सीट लें",
     decline: "नहीं, धन्यवाद",
+    reschedule: "समय बदलें",
+    moveHere: "मेरी अपॉइंटमेंट यहाँ ले जाएँ",
+    pickNewSlot: (when) =>
+      when + " की अपॉइंटमेंट के लिए नीचे नया स्लॉट चुनें। नई की पुष्टि होने तक " +
+      "पुरानी बुकिंग बनी रहती है।",
+    rescheduledNow: (when) => "आपकी अपॉइंटमेंट " + when + " पर ले जाई गई है।",
+    movedAway: "दूसरे स्लॉट पर ले जाई गई",
     dependantsTitle: "परिवार के सदस्य",
     vaccinesTitle: "आप कौन से टीके बुक कर सकते हैं",
     vaccinesHint: "ऊपर के स्वास्थ्य रिकॉर्ड के आधार पर, आज की खुराक के लिए।",

@@ -295,3 +295,13 @@ class DeclineRebookingOfferRequest(_message.Message):
     name: str
     request_id: str
     def __init__(self, name: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class RescheduleAppointmentRequest(_message.Message):
+    __slots__ = ("name", "slot", "request_id")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    slot: str
+    request_id: str
+    def __init__(self, name: _Optional[str] = ..., slot: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...

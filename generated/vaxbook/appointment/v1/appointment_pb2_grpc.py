@@ -95,6 +95,11 @@ class AppointmentServiceStub:
                 request_serializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.DeclineRebookingOfferRequest.SerializeToString,
                 response_deserializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.RebookingOffer.FromString,
                 _registered_method=True)
+        self.RescheduleAppointment = channel.unary_unary(
+                '/vaxbook.appointment.v1.AppointmentService/RescheduleAppointment',
+                request_serializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.RescheduleAppointmentRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.Appointment.FromString,
+                _registered_method=True)
 
 
 class AppointmentServiceServicer:
@@ -204,6 +209,19 @@ class AppointmentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RescheduleAppointment(self, request, context):
+        """Moves a CONFIRMED appointment to another slot offering its vaccine and
+        returns the new appointment, CONFIRMED for the same person and dose. The
+        old one stays CONFIRMED until the new seat and dose are committed; then,
+        together, it becomes CANCELLED (reason `RESCHEDULED`) and gives its seat
+        and dose back. A full slot is refused (`SLOT_FULL`, `OUT_OF_DOSES`) and
+        changes nothing. Retrying with the same `request_id` returns the same new
+        appointment and takes no second seat.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AppointmentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -266,6 +284,11 @@ def add_AppointmentServiceServicer_to_server(servicer, server):
                     servicer.DeclineRebookingOffer,
                     request_deserializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.DeclineRebookingOfferRequest.FromString,
                     response_serializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.RebookingOffer.SerializeToString,
+            ),
+            'RescheduleAppointment': grpc.unary_unary_rpc_method_handler(
+                    servicer.RescheduleAppointment,
+                    request_deserializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.RescheduleAppointmentRequest.FromString,
+                    response_serializer=vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.Appointment.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -593,6 +616,33 @@ class AppointmentService:
             '/vaxbook.appointment.v1.AppointmentService/DeclineRebookingOffer',
             vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.DeclineRebookingOfferRequest.SerializeToString,
             vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.RebookingOffer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RescheduleAppointment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.appointment.v1.AppointmentService/RescheduleAppointment',
+            vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.RescheduleAppointmentRequest.SerializeToString,
+            vaxbook_dot_appointment_dot_v1_dot_appointment__pb2.Appointment.FromString,
             options,
             channel_credentials,
             insecure,

@@ -84,6 +84,15 @@ class AppointmentServiceStub:
     """
     DeclineRebookingOffer: _grpc.UnaryUnaryMultiCallable[_appointment_pb2.DeclineRebookingOfferRequest, _appointment_pb2.RebookingOffer]
     """Turns the offer down; the held seat goes back to the public at once."""
+    RescheduleAppointment: _grpc.UnaryUnaryMultiCallable[_appointment_pb2.RescheduleAppointmentRequest, _appointment_pb2.Appointment]
+    """Moves a CONFIRMED appointment to another slot offering its vaccine and
+    returns the new appointment, CONFIRMED for the same person and dose. The
+    old one stays CONFIRMED until the new seat and dose are committed; then,
+    together, it becomes CANCELLED (reason `RESCHEDULED`) and gives its seat
+    and dose back. A full slot is refused (`SLOT_FULL`, `OUT_OF_DOSES`) and
+    changes nothing. Retrying with the same `request_id` returns the same new
+    appointment and takes no second seat.
+    """
 
 @_typing.type_check_only
 class AppointmentServiceAsyncStub(AppointmentServiceStub):
@@ -141,6 +150,15 @@ class AppointmentServiceAsyncStub(AppointmentServiceStub):
     """
     DeclineRebookingOffer: _aio.UnaryUnaryMultiCallable[_appointment_pb2.DeclineRebookingOfferRequest, _appointment_pb2.RebookingOffer]  # type: ignore[assignment]
     """Turns the offer down; the held seat goes back to the public at once."""
+    RescheduleAppointment: _aio.UnaryUnaryMultiCallable[_appointment_pb2.RescheduleAppointmentRequest, _appointment_pb2.Appointment]  # type: ignore[assignment]
+    """Moves a CONFIRMED appointment to another slot offering its vaccine and
+    returns the new appointment, CONFIRMED for the same person and dose. The
+    old one stays CONFIRMED until the new seat and dose are committed; then,
+    together, it becomes CANCELLED (reason `RESCHEDULED`) and gives its seat
+    and dose back. A full slot is refused (`SLOT_FULL`, `OUT_OF_DOSES`) and
+    changes nothing. Retrying with the same `request_id` returns the same new
+    appointment and takes no second seat.
+    """
 
 class AppointmentServiceServicer(metaclass=_abc_1.ABCMeta):
     """The appointment state machine: reserve a seat and a dose, confirm, cancel."""
@@ -267,5 +285,20 @@ class AppointmentServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_appointment_pb2.RebookingOffer, _abc.Awaitable[_appointment_pb2.RebookingOffer]]:
         """Turns the offer down; the held seat goes back to the public at once."""
+
+    @_abc_1.abstractmethod
+    def RescheduleAppointment(
+        self,
+        request: _appointment_pb2.RescheduleAppointmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_appointment_pb2.Appointment, _abc.Awaitable[_appointment_pb2.Appointment]]:
+        """Moves a CONFIRMED appointment to another slot offering its vaccine and
+        returns the new appointment, CONFIRMED for the same person and dose. The
+        old one stays CONFIRMED until the new seat and dose are committed; then,
+        together, it becomes CANCELLED (reason `RESCHEDULED`) and gives its seat
+        and dose back. A full slot is refused (`SLOT_FULL`, `OUT_OF_DOSES`) and
+        changes nothing. Retrying with the same `request_id` returns the same new
+        appointment and takes no second seat.
+        """
 
 def add_AppointmentServiceServicer_to_server(servicer: AppointmentServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
