@@ -95,7 +95,7 @@ async def _drive(plan: LoadPlan) -> LoadResult:
         channel = token_channel(plan.address, bench_tokens())
     async with channel:
         await asyncio.wait_for(channel.channel_ready(), plan.call_timeout_seconds)
-        return await _run_workers(plan, _call_for(plan, channel))
+        return await _run_workers(plan, [_call_for(plan, channel)] * plan.workers)
 
 
 async def _drive_http(plan: LoadPlan) -> LoadResult:
@@ -123,14 +123,11 @@ async def _drive_http(plan: LoadPlan) -> LoadResult:
 
 
 async def _run_workers(
-    plan: LoadPlan, calls: Callable[[], Awaitable[object]] | list
+    plan: LoadPlan, calls: list[Callable[[], Awaitable[object]]]
 ) -> LoadResult:
-    """Runs ``plan.workers`` workers, each with its own call when ``calls``
-    is a list, else all with the one."""
+    """Runs one worker per call in ``calls``."""
     result = LoadResult()
     window = Window(plan.warmup_seconds, plan.duration_seconds)
-    if not isinstance(calls, list):
-        calls = [calls] * plan.workers
     workers = [_worker(call, plan, window, result) for call in calls]
     await asyncio.wait_for(
         asyncio.gather(*workers),

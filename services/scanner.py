@@ -220,7 +220,11 @@ def offline_verdict(
     problem = None
     if claims.clinic != bundle.clinic:
         problem = ("WRONG_CLINIC", f"this appointment is at {claims.clinic}")
-    elif not _on_day_of(claims, now):
+    elif not qr.on_slot_day(
+        claims.slot_start_time.ToDatetime(tzinfo=UTC),
+        claims.slot_end_time.ToDatetime(tzinfo=UTC),
+        now,
+    ):
         problem = ("WRONG_DAY", "this appointment is on another day")
     elif claims.token_id in bundle.revoked_token_ids:
         problem = ("REVOKED", "this code was cancelled or replaced")
@@ -262,13 +266,6 @@ def _clinic_named_in(token: str) -> str:
         return qr.unverified_claims(token).clinic
     except qr.QrRejected as rejected:
         raise SystemExit(f"not a vaxbook QR code: {rejected.message}") from None
-
-
-def _on_day_of(claims, now: datetime) -> bool:
-    """Whether ``now`` falls on a day (UTC) the claimed slot runs on."""
-    first = claims.slot_start_time.ToDatetime(tzinfo=UTC).date()
-    last = claims.slot_end_time.ToDatetime(tzinfo=UTC).date()
-    return first <= now.astimezone(UTC).date() <= last
 
 
 def _nonce() -> str:

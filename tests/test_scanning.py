@@ -550,3 +550,24 @@ async def test_a_rotated_key_signs_new_codes_while_old_ones_verify_until_retired
     assert old_code.key_id not in await qr_keys(mesh)
     # A code once made keeps its key: the old appointment's code is unchanged.
     assert (await qr_code(mesh, before)).token == old_code.token
+
+
+async def test_a_record_with_a_malformed_batch_or_no_vaccinator_is_invalid(mesh, day):
+    clinic, _, _, appointment = day
+
+    async with Scanner(mesh, clinic) as scanner:
+        verdict = await scanner.send(
+            pb.ScanAppointmentsRequest(
+                nonce=new_id(),
+                record=pb.RecordAdministration(
+                    appointment=appointment.name, batch="no such/batch!", vaccinator=" "
+                ),
+            )
+        )
+
+    assert verdict.rejected.code == Rejection.SCAN_REJECTION_INVALID
+    assert "record.batch" in verdict.rejected.message
+    assert "record.vaccinator" in verdict.rejected.message
+    assert (await current(mesh, appointment)).state == (
+        appt.APPOINTMENT_STATE_CONFIRMED
+    )

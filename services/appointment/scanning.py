@@ -157,12 +157,7 @@ class Scanning:
                 "this dose was given already",
                 row,
             )
-        if row.state in ENDED_STATES:
-            raise Refused(
-                Rejection.SCAN_REJECTION_CANCELLED,
-                f"this appointment did not go ahead ({row.state})",
-                row,
-            )
+        _refuse_ended(row)
         if claims.token_id != token_id(row.id, row.qr_generation):
             raise Refused(
                 Rejection.SCAN_REJECTION_REVOKED,
@@ -236,8 +231,9 @@ class Scanning:
                 f"this appointment is at {CLINIC.format(clinic=row.clinic_id)}",
                 row,
             )
-        if row.state != "ADMINISTERED":
-            self.check_current(row, _current_claims(row))
+        # Already administered is told after inventory has been asked, with
+        # the use it recorded, so a resent record is answered the same.
+        _refuse_ended(row)
         given_at = (
             record.administer_time.ToDatetime(tzinfo=UTC)
             if record.HasField("administer_time")
@@ -368,17 +364,18 @@ class Scanning:
         return [by_name.get(name) for name in names]
 
 
-def _current_claims(row: AppointmentRow) -> qr_pb2.QrClaims:
-    return qr_pb2.QrClaims(token_id=token_id(row.id, row.qr_generation))
+def _refuse_ended(row: Judged) -> None:
+    if row.state in ENDED_STATES:
+        raise Refused(
+            Rejection.SCAN_REJECTION_CANCELLED,
+            f"this appointment did not go ahead ({row.state})",
+            row,
+        )
 
 
 def _check_day(row: Judged, now: datetime) -> None:
     """Refuses a code outside the days its slot runs on (UTC)."""
-    today = now.astimezone(UTC).date()
-    first, last = (
-        moment.astimezone(UTC).date() for moment in (row.slot_start, row.slot_end)
-    )
-    if not first <= today <= last:
+    if not qr.on_slot_day(row.slot_start, row.slot_end, now):
         raise Refused(
             Rejection.SCAN_REJECTION_WRONG_DAY,
             f"this appointment is on {row.slot_start.date().isoformat()}, not today",

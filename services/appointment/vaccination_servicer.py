@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -29,7 +30,13 @@ from services.common.auth import (
 from services.common.clock import to_timestamp
 from services.common.errors import DomainError, NotFound, Unavailable
 from services.common.grpc_clients import timeout
-from services.common.names import APPOINTMENT, CLINIC, check_person
+from services.common.names import (
+    APPOINTMENT,
+    BATCH,
+    BATCH_NUMBER,
+    CLINIC,
+    check_person,
+)
 from services.common.validation import checking
 
 log = logging.getLogger(__name__)
@@ -53,7 +60,6 @@ SCAN_REPLIES_KEPT = 100_000
 MAX_NONCE_LENGTH = 128
 MAX_DEVICE_ID_LENGTH = 128
 MAX_VACCINATOR_LENGTH = 200
-MAX_BATCH_LENGTH = 64
 MAX_TOKEN_LENGTH = 2000
 MAX_UPLOAD = 500
 MAX_DOSE_NUMBER = 10
@@ -245,7 +251,7 @@ class VaccinationServicer(vaccination_pb2_grpc.VaccinationServiceServicer):
     async def GetScannerBundle(self, request, context) -> pb.ScannerBundle:
         with checking() as check:
             ids = check.name("clinic", request.clinic, CLINIC)
-            day = _day(check, "date", request.date)
+            day = check.day("date", request.date)
         require_clinic(request.clinic, request.clinic)
         start = datetime.combine(day, datetime.min.time(), UTC)
         rows = await self.scans.issued_at_clinic(
@@ -385,8 +391,11 @@ def _check_record(record: pb.RecordAdministration) -> None:
     problems = []
     if not APPOINTMENT.parse(record.appointment):
         problems.append("record.appointment must be `appointments/{appointment}`")
-    if not record.batch or len(record.batch) > MAX_BATCH_LENGTH + 80:
-        problems.append("record.batch is required")
+    if not (BATCH.parse(record.batch) or re.fullmatch(BATCH_NUMBER, record.batch)):
+        problems.append(
+            "record.batch must be the batch number on the vial (1-64 letters, "
+            "digits, '.', '_' or '-') or `clinics/{clinic}/batches/{batch}`"
+        )
     vaccinator = record.vaccinator.strip()
     if not vaccinator or len(vaccinator) > MAX_VACCINATOR_LENGTH:
         problems.append(
@@ -419,11 +428,3 @@ def _invalid(message: str) -> DomainError:
     return DomainError(
         "SCANNER_NOT_OPEN", message, code=grpc.StatusCode.INVALID_ARGUMENT
     )
-
-
-def _day(check, field: str, value: str):
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        check.fail(field, f"must be a day as YYYY-MM-DD, got {value!r}")
-        return None

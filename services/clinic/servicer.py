@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import grpc
 from vaxbook.clinic.v1 import clinic_pb2 as pb
@@ -309,13 +309,9 @@ def _start_window(
 
 
 def _parse_day(check: Checker, value: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
-    except ValueError:
-        check.fail("date", f"must be a day as YYYY-MM-DD, got {value!r}")
-        return None
+    """The start (UTC) of the day ``value`` names; ``None`` when absent."""
+    day = check.day("date", value, required=False)
+    return None if day is None else datetime.combine(day, time.min, UTC)
 
 
 def _clinic(row: ClinicRow) -> pb.Clinic:

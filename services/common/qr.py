@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from enum import StrEnum
 
 import segno
@@ -240,6 +241,13 @@ def _parse_claims(claims_bytes: bytes) -> qr_pb2.QrClaims:
         return qr_pb2.QrClaims.FromString(claims_bytes)
     except DecodeError:
         raise QrRejected(RejectReason.FORGED, "claims are unreadable") from None
+
+
+def on_slot_day(slot_start: datetime, slot_end: datetime, now: datetime) -> bool:
+    """Whether ``now`` falls on a day (UTC) the slot runs on: the only days
+    its code is good for, online or offline."""
+    today = now.astimezone(UTC).date()
+    return slot_start.astimezone(UTC).date() <= today <= slot_end.astimezone(UTC).date()
 
 
 # Images.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -14,6 +14,7 @@ from services.common.errors import FieldViolation, InvalidArgument
 _ID = r"[a-z0-9][a-z0-9-]{0,62}"
 # PostgreSQL text cannot hold NUL, and no field has a use for control characters.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 MAX_REQUEST_ID_LENGTH = 128
 
 
@@ -66,6 +67,21 @@ class Checker:
             self.fail(field, f"must be at most {max_length} chars")
         elif _CONTROL.search(value):
             self.fail(field, "must not contain control characters")
+
+    def day(self, field: str, value: str, *, required: bool = True) -> date | None:
+        """A day written ``YYYY-MM-DD``; ``None`` when absent or bad."""
+        if not value:
+            if required:
+                self.fail(field, "is required")
+            return None
+        if not _DAY.fullmatch(value):
+            self.fail(field, f"must be a day as YYYY-MM-DD, got {value!r}")
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(field, f"is not a real date, got {value!r}")
+            return None
 
     def request_id(self, value: str) -> None:
         self.text("request_id", value, MAX_REQUEST_ID_LENGTH)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from contextlib import suppress
 from datetime import UTC, date, datetime, timedelta
 
 from vaxbook.inventory.v1 import inventory_pb2 as pb
@@ -39,7 +38,6 @@ MAX_BATCH = 500
 VACCINE_MAX_LENGTH = 64
 MAX_BATCH_DOSES = 1_000_000
 _BATCH_ID = re.compile(BATCH_NUMBER)
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 SERVICE = pb.DESCRIPTOR.services_by_name["InventoryService"].full_name
@@ -232,7 +230,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             ids = check.name("parent", request.parent, CLINIC)
             _check_batch_id(check, request.batch_id)
             _check_vaccine(check, batch.vaccine, "batch.vaccine")
-            expire_date = _day(check, "batch.expire_date", batch.expire_date)
+            expire_date = check.day("batch.expire_date", batch.expire_date)
             check.between(
                 "batch.doses_received", batch.doses_received, 1, MAX_BATCH_DOSES
             )
@@ -271,7 +269,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
 
     async def ExpireBatches(self, request, context) -> pb.ExpireBatchesResponse:
         with checking() as check:
-            today = _day(check, "today", request.today)
+            today = check.day("today", request.today)
             _check_not_after_today(check, today, self.batches.today())
             check.request_id(request.request_id)
         expired, adjustments = await self.batches.expire(today, request.request_id)
@@ -337,17 +335,6 @@ def _check_batch_id(check: Checker, batch_id: str) -> None:
             "batch_id",
             f"must be 1-64 letters, digits, '-', '_' or '.', got {batch_id!r}",
         )
-
-
-def _day(check: Checker, field: str, value: str) -> date | None:
-    """The day ``value`` names as ``YYYY-MM-DD``; ``None`` when it does not."""
-    if not check.required(field, value):
-        return None
-    if _DAY.fullmatch(value):
-        with suppress(ValueError):
-            return date.fromisoformat(value)
-    check.fail(field, f"must be a day as YYYY-MM-DD, got {value!r}")
-    return None
 
 
 def _check_not_after_today(check: Checker, day: date | None, today: date) -> None:

@@ -6,7 +6,6 @@ value, so one refusal names every bad field at once.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import date
 
@@ -24,8 +23,6 @@ MAX_CONDITIONS = 50
 MAX_VACCINE_LENGTH = 64
 MAX_BATCH_LENGTH = 64
 MAX_DOSE_NUMBER = 10
-
-_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 def check_patient(check: Checker, patient: pb.Patient, today: date) -> PatientFields:
@@ -91,15 +88,8 @@ def check_vaccination(
 
 def check_day(check: Checker, field: str, value: str, today: date) -> date | None:
     """A past or present day written ``YYYY-MM-DD``; ``None`` when bad."""
-    if not check.required(field, value):
-        return None
-    if not _DAY.match(value):
-        check.fail(field, f"must be a day as YYYY-MM-DD, got {value!r}")
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        check.fail(field, f"is not a real date, got {value!r}")
+    day = check.day(field, value)
+    if day is None:
         return None
     if day > today:
         check.fail(
