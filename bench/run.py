@@ -32,6 +32,9 @@ What it measures, against real PostgreSQL and Redis and a fresh database:
   booking load (target at most 1); ``relay_events_per_s``: events a second
   the appointment relay publishes from a backlog written into its outbox.
 
+Each load starts once the events of its set-up have been published and
+consumed (``bench.settle``), so no figure carries another scenario's backlog.
+
 Run ``make bench`` or ``python -m bench.run --help``.
 """
 
@@ -91,6 +94,7 @@ from bench.scenarios import (
     open_slots,
     used_by_appointments,
 )
+from bench.settle import settle
 from services.common.access import token_channel
 from services.common.db import create_engine
 from services.common.events import EventSettings
@@ -383,6 +387,7 @@ class _Scenarios:
         log.info("%s: making %d patient records", kind, parameters.citizens_per_run)
         citizens = await bookers(self.mesh, parameters.citizens_per_run)
         seats = len(slots) * parameters.reserve_slot_capacity
+        await settle(_event_settings(self.environment))
         started_at = self.mesh.clock.now()
         result = await self._load(
             kind,
@@ -401,6 +406,7 @@ class _Scenarios:
             self.environment.address("appointment"), bench_tokens()
         ) as channel:
             clinic, tokens = await scan_codes(self.mesh, channel)
+            await settle(_event_settings(self.environment))
             log.info(
                 "scans: one stream, %d codes, %g s",
                 len(tokens),
