@@ -15,17 +15,16 @@ import itertools
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
 import grpc
-import httpx
 from google.protobuf import json_format
 from vaxbook.appointment.v1 import appointment_pb2 as appt
 from vaxbook.appointment.v1 import appointment_pb2_grpc
 from vaxbook.clinic.v1 import clinic_pb2 as clin
 
 from bench.echo_server import METHOD as ECHO_METHOD
+from bench.http_client import HttpConnection, HttpError, HttpResponse
 from bench.scenarios import bench_tokens
 from bench.window import Window
 from services.common.access import token_channel
@@ -100,26 +99,24 @@ async def _drive(plan: LoadPlan) -> LoadResult:
 
 async def _drive_http(plan: LoadPlan) -> LoadResult:
     """Reserves through the gateway at ``plan.address``, as the bench's
-    service account, each worker over a client and kept-alive connection of
-    its own: one client sharing many connections slows down as they grow
-    (with 64, a plain Starlette app answered it a sixth as fast as 64
-    one-connection clients on this machine), which would measure the client
-    rather than the gateway."""
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    async with AsyncExitStack() as stack:
-        clients = [
-            await stack.enter_async_context(
-                httpx.AsyncClient(
-                    base_url=f"http://{plan.address}",
-                    limits=limits,
-                    timeout=plan.call_timeout_seconds,
-                )
-            )
-            for _ in range(plan.workers)
-        ]
-        reserve = _http_reserve(plan)
-        calls = [functools.partial(reserve, client) for client in clients]
-        return await _run_workers(plan, calls)
+    service account, each worker over a kept-alive connection of its own:
+    one client sharing many connections slows down as they grow (with 64, a
+    plain Starlette app answered it a sixth as fast as 64 one-connection
+    clients on this machine), which would measure the client rather than the
+    gateway."""
+    host, _, port = plan.address.rpartition(":")
+    connections = [
+        HttpConnection(host, int(port), plan.call_timeout_seconds)
+        for _ in range(plan.workers)
+    ]
+    reserve = _http_reserve(plan)
+    try:
+        return await _run_workers(
+            plan, [functools.partial(reserve, c) for c in connections]
+        )
+    finally:
+        for connection in connections:
+            await connection.close()
 
 
 async def _run_workers(
@@ -156,8 +153,8 @@ async def _worker(
         except HttpRefusal as refusal:
             result.failures[refusal.reason] += 1
             result.calls_failed += window.inside()
-        except httpx.HTTPError as error:
-            result.failures[type(error).__name__] += 1
+        except HttpError as error:
+            result.failures[error.reason] += 1
             result.calls_failed += window.inside()
         else:
             result.calls_ok += window.inside()
@@ -167,15 +164,15 @@ class HttpRefusal(Exception):
     """A gateway answer other than 200; ``reason`` is its status and, when
     the body names one, its ``ErrorInfo`` reason."""
 
-    def __init__(self, response: httpx.Response) -> None:
-        self.reason = f"HTTP {response.status_code} {_error_reason(response)}".strip()
+    def __init__(self, response: HttpResponse) -> None:
+        self.reason = f"HTTP {response.status} {_error_reason(response)}".strip()
         super().__init__(self.reason)
 
 
-def _error_reason(response: httpx.Response) -> str:
+def _error_reason(response: HttpResponse) -> str:
     try:
         details = response.json().get("details", [])
-    except ValueError:
+    except (ValueError, AttributeError):
         return ""
     return next((d["reason"] for d in details if "reason" in d), "")
 
@@ -187,14 +184,12 @@ def _http_reserve(plan: LoadPlan):
     citizens = iter(plan.citizens)
     tokens = bench_tokens()
 
-    async def reserve(client: httpx.AsyncClient) -> None:
+    async def reserve(connection: HttpConnection) -> None:
         request = reserve_request(next(slots), next(citizens))
-        response = await client.post(
-            RESERVE_PATH,
-            json=json_format.MessageToDict(request),
-            headers=dict(tokens.metadata()),
+        response = await connection.post_json(
+            RESERVE_PATH, json_format.MessageToDict(request), tokens.metadata()
         )
-        if response.status_code != 200:
+        if response.status != 200:
             raise HttpRefusal(response)
 
     return reserve
