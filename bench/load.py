@@ -13,7 +13,7 @@ import asyncio
 import functools
 import itertools
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -68,6 +68,18 @@ class LoadResult:
     calls_started: int = 0
     window_seconds: float = 0.0
     failures: Counter[str] = field(default_factory=Counter)
+
+    @classmethod
+    def combined(cls, results: Sequence[LoadResult]) -> LoadResult:
+        """One result for several runs of the same load, as if one long run."""
+        total = cls()
+        for result in results:
+            total.calls_ok += result.calls_ok
+            total.calls_failed += result.calls_failed
+            total.calls_started += result.calls_started
+            total.window_seconds += result.window_seconds
+            total.failures.update(result.failures)
+        return total
 
     @property
     def calls_per_second(self) -> float:
