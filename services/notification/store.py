@@ -3,6 +3,7 @@ every delivery with its state."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +13,7 @@ from sqlalchemy import case, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common.db import autocommit
 from services.notification.tables import appointments, deliveries
 
 
@@ -141,6 +143,7 @@ _FACT_COLUMNS = (
 class NotificationStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._single_statements = autocommit(engine)
 
     # Appointments
 
@@ -153,22 +156,11 @@ class NotificationStore:
         if facts.reminder is not None:
             values["reminder_event_id"] = facts.reminder.event_id
             values["remind_at"] = facts.reminder.remind_at
-        statement = insert(appointments).values(**values)
-        new = statement.excluded
-        changes = {name: new[name] for name in _FACT_COLUMNS}
-        changes["slot_start"] = func.coalesce(new.slot_start, appointments.c.slot_start)
-        if facts.reminder is not None:
-            changes |= _reminder_changes(new)
-        elif facts.ends_reminder:
-            changes["remind_at"] = None
-        statement = statement.on_conflict_do_update(
-            index_elements=[appointments.c.id],
-            set_=changes,
-            where=tuple_(appointments.c.last_event_time, appointments.c.last_event_seq)
-            <= tuple_(new.last_event_time, new.last_event_seq),
-        )
-        async with self.engine.begin() as conn:
-            await conn.execute(statement)
+            change = _Reminder.SET
+        else:
+            change = _Reminder.END if facts.ends_reminder else _Reminder.KEEP
+        async with self._single_statements.connect() as conn:
+            await conn.execute(_recording(change), values)
 
     async def appointment_account(self, appointment_id: str) -> str | None:
         """The citizen account answering for an appointment; ``None`` when no
@@ -346,6 +338,35 @@ class NotificationStore:
         )
         async with self.engine.connect() as conn:
             return [DeliveryRow(*row) for row in await conn.execute(query)]
+
+
+class _Reminder(StrEnum):
+    """What an event does to its appointment's reminder."""
+
+    SET = "set"
+    END = "end"
+    KEEP = "keep"
+
+
+@functools.cache
+def _recording(change: _Reminder):
+    """The upsert recording an event's facts, built once for each kind of
+    reminder change: building it costs more than running it. The values are
+    given at execution."""
+    statement = insert(appointments)
+    new = statement.excluded
+    changes = {name: new[name] for name in _FACT_COLUMNS}
+    changes["slot_start"] = func.coalesce(new.slot_start, appointments.c.slot_start)
+    if change == _Reminder.SET:
+        changes |= _reminder_changes(new)
+    elif change == _Reminder.END:
+        changes["remind_at"] = None
+    return statement.on_conflict_do_update(
+        index_elements=[appointments.c.id],
+        set_=changes,
+        where=tuple_(appointments.c.last_event_time, appointments.c.last_event_seq)
+        <= tuple_(new.last_event_time, new.last_event_seq),
+    )
 
 
 def _reminder_changes(new) -> dict:
