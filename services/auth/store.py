@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.auth.identity import Contact
 from services.auth.tables import accounts, challenges, dependants, signing_keys
+from services.common.db import autocommit
 from services.common.languages import DEFAULT_LANGUAGE
 
 
@@ -95,6 +96,8 @@ class LockedChallenge:
 class AuthStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # Single reads, without a BEGIN and ROLLBACK around them.
+        self._reads = autocommit(engine)
 
     # Accounts
 
@@ -131,13 +134,13 @@ class AuthStore:
         query = select(accounts).where(
             accounts.c.national_id_hash == national_id_hash, accounts.c.kind == kind
         )
-        async with self.engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (await conn.execute(query)).first()
         return _account(row) if row else None
 
     async def get_account(self, account_id: str) -> AccountRow | None:
         query = select(accounts).where(accounts.c.id == account_id)
-        async with self.engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (await conn.execute(query)).first()
         return _account(row) if row else None
 
@@ -240,7 +243,7 @@ class AuthStore:
         query = select(*_DEPENDANT_COLUMNS).where(
             dependants.c.owner_id == owner_id, dependants.c.id == dependant_id
         )
-        async with self.engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (await conn.execute(query)).first()
         return DependantRow(*row) if row else None
 
@@ -250,7 +253,7 @@ class AuthStore:
             .where(dependants.c.owner_id == owner_id)
             .order_by(dependants.c.create_time, dependants.c.id)
         )
-        async with self.engine.connect() as conn:
+        async with self._reads.connect() as conn:
             return [DependantRow(*row) for row in await conn.execute(query)]
 
     async def _dependant_by_request(
@@ -276,7 +279,7 @@ class AuthStore:
             .where(signing_keys.c.retire_time.is_(None))
             .order_by(signing_keys.c.create_time.desc(), signing_keys.c.key_id)
         )
-        async with self.engine.connect() as conn:
+        async with self._reads.connect() as conn:
             return [KeyRow(*row) for row in await conn.execute(query)]
 
     async def retire_key(self, key_id: str, now: datetime) -> bool:

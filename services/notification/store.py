@@ -143,6 +143,7 @@ _FACT_COLUMNS = (
 class NotificationStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # Single statements, without a BEGIN and COMMIT or ROLLBACK around them.
         self._single_statements = autocommit(engine)
 
     # Appointments
@@ -168,7 +169,7 @@ class NotificationStore:
         query = select(appointments.c.account).where(
             appointments.c.id == appointment_id
         )
-        async with self.engine.connect() as conn:
+        async with self._single_statements.connect() as conn:
             return await conn.scalar(query)
 
     # Reminders
@@ -336,7 +337,7 @@ class NotificationStore:
             .offset(offset)
             .limit(limit)
         )
-        async with self.engine.connect() as conn:
+        async with self._single_statements.connect() as conn:
             return [DeliveryRow(*row) for row in await conn.execute(query)]
 
 
