@@ -64,6 +64,17 @@ def settings(servers: Endpoints, database_url: str) -> Settings:
     )
 
 
+@pytest.fixture
+async def fresh_database(servers: Endpoints):
+    """A migrated database of its own, out of reach of the session mesh's
+    jobs and of tests that alter rows."""
+    name = f"vaxbook_test_{RUN_ID}_{uuid.uuid4().hex[:6]}"
+    url = create_database(servers.database_url, name)
+    migrate(url)
+    yield url
+    drop_database(servers.database_url, name)
+
+
 @pytest.fixture(scope="session")
 def clock() -> FakeClock:
     return FakeClock(datetime(2027, 3, 1, 8, 0, tzinfo=UTC))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import uuid
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 
@@ -98,16 +97,6 @@ async def audited_mesh(mesh, settings):
     yield mesh
     if stop is not None:
         await stop()
-
-
-@pytest.fixture
-async def fresh_database(servers):
-    """A migrated database of its own, for tests that alter audit rows."""
-    name = f"vaxbook_test_{RUN_ID}_{uuid.uuid4().hex[:6]}"
-    url = create_database(servers.database_url, name)
-    migrate(url)
-    yield url
-    drop_database(servers.database_url, name)
 
 
 @pytest.fixture
