@@ -65,7 +65,7 @@ def settings(servers: Endpoints, database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def fresh_database(servers: Endpoints):
+def fresh_database(servers: Endpoints):
     """A migrated database of its own, out of reach of the session mesh's
     jobs and of tests that alter rows."""
     name = f"vaxbook_test_{RUN_ID}_{uuid.uuid4().hex[:6]}"
