@@ -29,6 +29,8 @@ import redis
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from services.common.config import DEFAULT_GRPC_PORTS
+
 logger = logging.getLogger("vaxbook.devstack")
 
 HOST = "127.0.0.1"
@@ -169,11 +171,20 @@ def _libpq_url(url: str) -> str:
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-    return port
+    """A TCP port on 127.0.0.1 that nothing listens on right now.
+
+    The services' default gRPC ports lie in the range the system hands out
+    here; one given to an embedded server would be taken when the service
+    meant for it starts, so those are never returned."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((HOST, 0))
+            port: int = sock.getsockname()[1]
+        if port not in _SERVICE_PORTS:
+            return port
+
+
+_SERVICE_PORTS = frozenset(DEFAULT_GRPC_PORTS.values())
 
 
 def installed_binary(distribution: str, name: str) -> Path:

@@ -17,6 +17,7 @@ import pytest
 import redis
 
 from services import devstack
+from services.common.config import DEFAULT_GRPC_PORTS
 from services.devstack import Endpoints, LocalStack
 
 STANDARD_PORTS = {5432, 6379, 4222}
@@ -316,3 +317,31 @@ def test_a_server_that_never_answers_fails_in_time_and_is_killed(
 
     assert silent.pid is None
     assert running_commands().count(command) == 0
+
+
+def test_free_port_never_hands_out_a_service_port(monkeypatch):
+    # The system may hand out any port of its ephemeral range, the services'
+    # default gRPC ports among them; those are passed over.
+    offered = iter(
+        [DEFAULT_GRPC_PORTS["inventory"], DEFAULT_GRPC_PORTS["clinic"], 40123]
+    )
+
+    class Socket:
+        def __init__(self, *args) -> None:
+            self.port = next(offered)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc) -> None:
+            pass
+
+        def bind(self, address) -> None:
+            pass
+
+        def getsockname(self):
+            return (devstack.HOST, self.port)
+
+    monkeypatch.setattr(devstack.socket, "socket", Socket)
+
+    assert devstack.free_port() == 40123
