@@ -531,25 +531,80 @@ async def test_a_rotated_key_signs_new_codes_while_old_ones_verify_until_retired
     mesh, day
 ):
     clinic, slot, _, before = day
-    issuer = mesh.servicers["appointment"].booking.store.events.qr
+    admin = mesh.token("staffAccounts/keys-admin", Role.ADMIN)
     old_code = await qr_code(mesh, before)
 
-    new_key = await issuer.rotate()
+    new_key = await mesh.vaccination.RotateQrKey(
+        pb.RotateQrKeyRequest(), metadata=admin
+    )
     after = await confirmed(mesh, slot)
     new_code = await qr_code(mesh, after)
     async with Scanner(mesh, clinic) as scanner:
         old_while_trusted = await scanner.scan(old_code.token)
-        await issuer.retire(old_code.key_id)
+        retired = await mesh.vaccination.RetireQrKey(
+            pb.RetireQrKeyRequest(key_id=old_code.key_id), metadata=admin
+        )
         old_once_retired = await scanner.scan(old_code.token)
         new_once_old_retired = await scanner.scan(new_code.token)
 
-    assert new_code.key_id == new_key != old_code.key_id
+    assert new_code.key_id == new_key.key_id != old_code.key_id
+    assert new_key.public_key == qr.public_key_bytes(
+        (await qr_keys(mesh))[new_key.key_id]
+    )
     assert old_while_trusted.accepted.appointment == before.name
     assert old_once_retired.rejected.code == Rejection.SCAN_REJECTION_UNKNOWN_KEY
     assert new_once_old_retired.accepted.appointment == after.name
     assert old_code.key_id not in await qr_keys(mesh)
+    assert old_code.key_id not in [key.key_id for key in retired.keys]
+    assert new_key.key_id in [key.key_id for key in retired.keys]
     # A code once made keeps its key: the old appointment's code is unchanged.
     assert (await qr_code(mesh, before)).token == old_code.token
+
+
+async def test_only_an_admin_rotates_or_retires_keys_and_never_the_signing_one(
+    mesh, day
+):
+    clinic, _, _, _ = day
+    admin = mesh.token("staffAccounts/keys-admin", Role.ADMIN)
+    signing = (
+        await mesh.vaccination.RotateQrKey(pb.RotateQrKeyRequest(), metadata=admin)
+    ).key_id
+
+    refusals = {}
+    for label, metadata in (
+        ("staff", staff_of(mesh, clinic)),
+        ("citizen", mesh.token("citizens/someone")),
+    ):
+        for rpc, call, request in (
+            ("rotate", mesh.vaccination.RotateQrKey, pb.RotateQrKeyRequest()),
+            (
+                "retire",
+                mesh.vaccination.RetireQrKey,
+                pb.RetireQrKeyRequest(key_id=signing),
+            ),
+        ):
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await call(request, metadata=metadata)
+            refusals[label, rpc] = refused.value.code()
+    with pytest.raises(grpc.aio.AioRpcError) as active:
+        await mesh.vaccination.RetireQrKey(
+            pb.RetireQrKeyRequest(key_id=signing), metadata=admin
+        )
+    with pytest.raises(grpc.aio.AioRpcError) as unknown:
+        await mesh.vaccination.RetireQrKey(
+            pb.RetireQrKeyRequest(key_id="0123456789abcdef"), metadata=admin
+        )
+    with pytest.raises(grpc.aio.AioRpcError) as empty:
+        await mesh.vaccination.RetireQrKey(pb.RetireQrKeyRequest(), metadata=admin)
+
+    assert set(refusals.values()) == {grpc.StatusCode.PERMISSION_DENIED}
+    assert len(refusals) == 4
+    assert active.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert read_error(active.value).reason == "QR_KEY_ACTIVE"
+    assert signing in await qr_keys(mesh)
+    assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+    assert empty.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(read_error(empty.value).field_violations) == {"key_id"}
 
 
 async def test_a_record_with_a_malformed_batch_or_no_vaccinator_is_invalid(mesh, day):

@@ -48,6 +48,8 @@ ACCESS_POLICY = {
     f"/{SERVICE}/GetAppointmentQrCode": _CITIZENS,
     f"/{SERVICE}/ReissueAppointmentQrCode": _CITIZENS,
     f"/{SERVICE}/ListQrKeys": PUBLIC,
+    f"/{SERVICE}/RotateQrKey": {Role.ADMIN},
+    f"/{SERVICE}/RetireQrKey": {Role.ADMIN},
     f"/{SERVICE}/ScanAppointments": _STAFF,
     f"/{SERVICE}/GetScannerBundle": _STAFF,
     f"/{SERVICE}/UploadScans": _STAFF,
@@ -107,6 +109,28 @@ class VaccinationServicer(vaccination_pb2_grpc.VaccinationServiceServicer):
 
     async def ListQrKeys(self, request, context) -> pb.ListQrKeysResponse:
         return pb.ListQrKeysResponse(keys=_keys(self.issuer))
+
+    async def RotateQrKey(self, request, context) -> pb.QrKey:
+        key_id = await self.issuer.rotate()
+        public_key = self.issuer.public_keys()[key_id]
+        return pb.QrKey(key_id=key_id, public_key=qr.public_key_bytes(public_key))
+
+    async def RetireQrKey(self, request, context) -> pb.RetireQrKeyResponse:
+        with checking() as check:
+            check.text("key_id", request.key_id, qr.KEY_ID_HEX_DIGITS)
+        # A rotation made on another replica may not have reached this one.
+        await self.issuer.reload()
+        if request.key_id == self.issuer.active_key_id:
+            raise DomainError(
+                "QR_KEY_ACTIVE",
+                f"key {request.key_id!r} signs new codes; rotate to a new key "
+                "before retiring it",
+            )
+        if request.key_id not in self.issuer.public_keys():
+            raise NotFound("qr_key", request.key_id)
+        await self.issuer.retire(request.key_id)
+        log.info("qr signing key retired", extra={"fields": {"key_id": request.key_id}})
+        return pb.RetireQrKeyResponse(keys=_keys(self.issuer))
 
     async def _qr_code(self, row) -> pb.AppointmentQrCode:
         if row.qr_key_id not in self.issuer.public_keys():

@@ -28,7 +28,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from vaxbook.appointment.v1 import appointment_pb2 as vaxbook_dot_appointment_dot_v1_dot_appointment__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(vaxbook/appointment/v1/vaccination.proto\x12\x16vaxbook.appointment.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a(vaxbook/appointment/v1/appointment.proto\"1\n\x1bGetAppointmentQrCodeRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"O\n\x1fReissueAppointmentQrCodeRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\x7f\n\x11\x41ppointmentQrCode\x12\x19\n\x0b\x61ppointment\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x05token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x11\n\x03png\x18\x03 \x01(\x0c\x42\x04\xe2\x41\x01\x03\x12\x11\n\x03svg\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06key_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\"\x13\n\x11ListQrKeysRequest\"A\n\x12ListQrKeysResponse\x12+\n\x04keys\x18\x01 \x03(\x0b\x32\x1d.vaxbook.appointment.v1.QrKey\"\\\n\x05QrKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x12\n\npublic_key\x18\x02 \x01(\x0c\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd9\x01\n\x17ScanAppointmentsRequest\x12\r\n\x05nonce\x18\x01 \x01(\t\x12\x33\n\x04open\x18\x02 \x01(\x0b\x32#.vaxbook.appointment.v1.OpenScannerH\x00\x12\x32\n\x04scan\x18\x03 \x01(\x0b\x32\".vaxbook.appointment.v1.ScanQrCodeH\x00\x12>\n\x06record\x18\x04 \x01(\x0b\x32,.vaxbook.appointment.v1.RecordAdministrationH\x00\x42\x06\n\x04kind\"<\n\x0bOpenScanner\x12\x14\n\x06\x63linic\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tdevice_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"!\n\nScanQrCode\x12\x13\n\x05token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x9b\x01\n\x14RecordAdministration\x12\x19\n\x0b\x61ppointment\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x62\x61tch\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x39\n\x0f\x61\x64minister_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x12\x18\n\nvaccinator\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\"\xa5\x02\n\x18ScanAppointmentsResponse\x12\r\n\x05nonce\x18\x01 \x01(\t\x12\x37\n\x06opened\x18\x02 \x01(\x0b\x32%.vaxbook.appointment.v1.ScannerOpenedH\x00\x12\x38\n\x08\x61\x63\x63\x65pted\x18\x03 \x01(\x0b\x32$.vaxbook.appointment.v1.ScanAcceptedH\x00\x12\x38\n\x08rejected\x18\x04 \x01(\x0b\x32$.vaxbook.appointment.v1.ScanRejectedH\x00\x12\x42\n\x08recorded\x18\x05 \x01(\x0b\x32..vaxbook.appointment.v1.AdministrationRecordedH\x00\x42\t\n\x07verdict\"2\n\rScannerOpened\x12\x0e\n\x06\x63linic\x18\x01 \x01(\t\x12\x11\n\tdevice_id\x18\x02 \x01(\t\"\xfd\x01\n\x0cScanAccepted\x12\x13\n\x0b\x61ppointment\x18\x01 \x01(\t\x12\x0e\n\x06person\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x12\n\nbirth_date\x18\x04 \x01(\t\x12\x0f\n\x07vaccine\x18\x05 \x01(\t\x12\x13\n\x0b\x64ose_number\x18\x06 \x01(\x05\x12\x33\n\x0fslot_start_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rslot_end_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08warnings\x18\t \x03(\t\"\xae\x01\n\x0cScanRejected\x12\x33\n\x04\x63ode\x18\x01 \x01(\x0e\x32%.vaxbook.appointment.v1.ScanRejection\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x13\n\x0b\x61ppointment\x18\x03 \x01(\t\x12\x33\n\x0f\x61\x64minister_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x63linic\x18\x05 \x01(\t\"\x85\x01\n\x16\x41\x64ministrationRecorded\x12\x13\n\x0b\x61ppointment\x18\x01 \x01(\t\x12\r\n\x05\x62\x61tch\x18\x02 \x01(\t\x12\x33\n\x0f\x61\x64minister_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nvaccinator\x18\x04 \x01(\t\"C\n\x17GetScannerBundleRequest\x12\x14\n\x06\x63linic\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04\x64\x61te\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\xe8\x01\n\rScannerBundle\x12\x0e\n\x06\x63linic\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\x12+\n\x04keys\x18\x03 \x03(\x0b\x32\x1d.vaxbook.appointment.v1.QrKey\x12\x19\n\x11revoked_token_ids\x18\x04 \x03(\t\x12@\n\x0c\x61ppointments\x18\x05 \x03(\x0b\x32*.vaxbook.appointment.v1.BundledAppointment\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\\\n\x12\x42undledAppointment\x12\x34\n\x06person\x18\x01 \x01(\x0b\x32$.vaxbook.appointment.v1.ScanAccepted\x12\x10\n\x08token_id\x18\x02 \x01(\t\"\x91\x01\n\x12UploadScansRequest\x12\x14\n\x06\x63linic\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tdevice_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12L\n\x0f\x61\x64ministrations\x18\x03 \x03(\x0b\x32-.vaxbook.appointment.v1.OfflineAdministrationB\x04\xe2\x41\x01\x02\"\xab\x01\n\x15OfflineAdministration\x12\x13\n\x05nonce\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x62\x61tch\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x39\n\x0f\x61\x64minister_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12\x18\n\nvaccinator\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\"X\n\x13UploadScansResponse\x12\x41\n\x07results\x18\x01 \x03(\x0b\x32\x30.vaxbook.appointment.v1.ScanAppointmentsResponse\"\x8c\x01\n\x11\x42ookWalkInRequest\x12\x14\n\x06\x63linic\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07\x63itizen\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07vaccine\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0b\x64ose_number\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02*\xfd\x03\n\rScanRejection\x12\x1e\n\x1aSCAN_REJECTION_UNSPECIFIED\x10\x00\x12\x19\n\x15SCAN_REJECTION_FORGED\x10\x01\x12\x1e\n\x1aSCAN_REJECTION_UNKNOWN_KEY\x10\x02\x12\x1f\n\x1bSCAN_REJECTION_WRONG_CLINIC\x10\x03\x12\x1c\n\x18SCAN_REJECTION_WRONG_DAY\x10\x04\x12\'\n#SCAN_REJECTION_ALREADY_ADMINISTERED\x10\x05\x12\x1c\n\x18SCAN_REJECTION_CANCELLED\x10\x06\x12\x1a\n\x16SCAN_REJECTION_REVOKED\x10\x07\x12\"\n\x1eSCAN_REJECTION_BATCH_NOT_FOUND\x10\x08\x12%\n!SCAN_REJECTION_BATCH_OTHER_CLINIC\x10\t\x12&\n\"SCAN_REJECTION_BATCH_WRONG_VACCINE\x10\n\x12 \n\x1cSCAN_REJECTION_BATCH_EXPIRED\x10\x0b\x12 \n\x1cSCAN_REJECTION_BATCH_USED_UP\x10\x0c\x12\x1a\n\x16SCAN_REJECTION_INVALID\x10\r\x12\x1c\n\x18SCAN_REJECTION_TRY_AGAIN\x10\x0e\x32\xbf\x07\n\x12VaccinationService\x12\xa0\x01\n\x14GetAppointmentQrCode\x12\x33.vaxbook.appointment.v1.GetAppointmentQrCodeRequest\x1a).vaxbook.appointment.v1.AppointmentQrCode\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/{name=appointments/*}/qrCode\x12\xb3\x01\n\x18ReissueAppointmentQrCode\x12\x37.vaxbook.appointment.v1.ReissueAppointmentQrCodeRequest\x1a).vaxbook.appointment.v1.AppointmentQrCode\"3\x82\xd3\xe4\x93\x02-\"(/v1/{name=appointments/*}/qrCode:reissue:\x01*\x12w\n\nListQrKeys\x12).vaxbook.appointment.v1.ListQrKeysRequest\x1a*.vaxbook.appointment.v1.ListQrKeysResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/qrKeys\x12y\n\x10ScanAppointments\x12/.vaxbook.appointment.v1.ScanAppointmentsRequest\x1a\x30.vaxbook.appointment.v1.ScanAppointmentsResponse(\x01\x30\x01\x12j\n\x10GetScannerBundle\x12/.vaxbook.appointment.v1.GetScannerBundleRequest\x1a%.vaxbook.appointment.v1.ScannerBundle\x12\x66\n\x0bUploadScans\x12*.vaxbook.appointment.v1.UploadScansRequest\x1a+.vaxbook.appointment.v1.UploadScansResponse\x12\x87\x01\n\nBookWalkIn\x12).vaxbook.appointment.v1.BookWalkInRequest\x1a#.vaxbook.appointment.v1.Appointment\")\x82\xd3\xe4\x93\x02#\"\x1e/v1/{clinic=clinics/*}/walkIns:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(vaxbook/appointment/v1/vaccination.proto\x12\x16vaxbook.appointment.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a(vaxbook/appointment/v1/appointment.proto\"1\n\x1bGetAppointmentQrCodeRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"O\n\x1fReissueAppointmentQrCodeRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\x7f\n\x11\x41ppointmentQrCode\x12\x19\n\x0b\x61ppointment\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x05token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x11\n\x03png\x18\x03 \x01(\x0c\x42\x04\xe2\x41\x01\x03\x12\x11\n\x03svg\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06key_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\"\x13\n\x11ListQrKeysRequest\"A\n\x12ListQrKeysResponse\x12+\n\x04keys\x18\x01 \x03(\x0b\x32\x1d.vaxbook.appointment.v1.QrKey\"\x14\n\x12RotateQrKeyRequest\"*\n\x12RetireQrKeyRequest\x12\x14\n\x06key_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"B\n\x13RetireQrKeyResponse\x12+\n\x04keys\x18\x01 \x03(\x0b\x32\x1d.vaxbook.appointment.v1.QrKey\"\\\n\x05QrKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x12\n\npublic_key\x18\x02 \x01(\x0c\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd9\x01\n\x17ScanAppointmentsRequest\x12\r\n\x05nonce\x18\x01 \x01(\t\x12\x33\n\x04open\x18\x02 \x01(\x0b\x32#.vaxbook.appointment.v1.OpenScannerH\x00\x12\x32\n\x04scan\x18\x03 \x01(\x0b\x32\".vaxbook.appointment.v1.ScanQrCodeH\x00\x12>\n\x06record\x18\x04 \x01(\x0b\x32,.vaxbook.appointment.v1.RecordAdministrationH\x00\x42\x06\n\x04kind\"<\n\x0bOpenScanner\x12\x14\n\x06\x63linic\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tdevice_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"!\n\nScanQrCode\x12\x13\n\x05token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x9b\x01\n\x14RecordAdministration\x12\x19\n\x0b\x61ppointment\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x62\x61tch\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x39\n\x0f\x61\x64minister_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x12\x18\n\nvaccinator\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\"\xa5\x02\n\x18ScanAppointmentsResponse\x12\r\n\x05nonce\x18\x01 \x01(\t\x12\x37\n\x06opened\x18\x02 \x01(\x0b\x32%.vaxbook.appointment.v1.ScannerOpenedH\x00\x12\x38\n\x08\x61\x63\x63\x65pted\x18\x03 \x01(\x0b\x32$.vaxbook.appointment.v1.ScanAcceptedH\x00\x12\x38\n\x08rejected\x18\x04 \x01(\x0b\x32$.vaxbook.appointment.v1.ScanRejectedH\x00\x12\x42\n\x08recorded\x18\x05 \x01(\x0b\x32..vaxbook.appointment.v1.AdministrationRecordedH\x00\x42\t\n\x07verdict\"2\n\rScannerOpened\x12\x0e\n\x06\x63linic\x18\x01 \x01(\t\x12\x11\n\tdevice_id\x18\x02 \x01(\t\"\xfd\x01\n\x0cScanAccepted\x12\x13\n\x0b\x61ppointment\x18\x01 \x01(\t\x12\x0e\n\x06person\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x12\n\nbirth_date\x18\x04 \x01(\t\x12\x0f\n\x07vaccine\x18\x05 \x01(\t\x12\x13\n\x0b\x64ose_number\x18\x06 \x01(\x05\x12\x33\n\x0fslot_start_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rslot_end_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08warnings\x18\t \x03(\t\"\xae\x01\n\x0cScanRejected\x12\x33\n\x04\x63ode\x18\x01 \x01(\x0e\x32%.vaxbook.appointment.v1.ScanRejection\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x13\n\x0b\x61ppointment\x18\x03 \x01(\t\x12\x33\n\x0f\x61\x64minister_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x63linic\x18\x05 \x01(\t\"\x85\x01\n\x16\x41\x64ministrationRecorded\x12\x13\n\x0b\x61ppointment\x18\x01 \x01(\t\x12\r\n\x05\x62\x61tch\x18\x02 \x01(\t\x12\x33\n\x0f\x61\x64minister_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nvaccinator\x18\x04 \x01(\t\"C\n\x17GetScannerBundleRequest\x12\x14\n\x06\x63linic\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04\x64\x61te\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\xe8\x01\n\rScannerBundle\x12\x0e\n\x06\x63linic\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\x12+\n\x04keys\x18\x03 \x03(\x0b\x32\x1d.vaxbook.appointment.v1.QrKey\x12\x19\n\x11revoked_token_ids\x18\x04 \x03(\t\x12@\n\x0c\x61ppointments\x18\x05 \x03(\x0b\x32*.vaxbook.appointment.v1.BundledAppointment\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\\\n\x12\x42undledAppointment\x12\x34\n\x06person\x18\x01 \x01(\x0b\x32$.vaxbook.appointment.v1.ScanAccepted\x12\x10\n\x08token_id\x18\x02 \x01(\t\"\x91\x01\n\x12UploadScansRequest\x12\x14\n\x06\x63linic\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tdevice_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12L\n\x0f\x61\x64ministrations\x18\x03 \x03(\x0b\x32-.vaxbook.appointment.v1.OfflineAdministrationB\x04\xe2\x41\x01\x02\"\xab\x01\n\x15OfflineAdministration\x12\x13\n\x05nonce\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x62\x61tch\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x39\n\x0f\x61\x64minister_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12\x18\n\nvaccinator\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\"X\n\x13UploadScansResponse\x12\x41\n\x07results\x18\x01 \x03(\x0b\x32\x30.vaxbook.appointment.v1.ScanAppointmentsResponse\"\x8c\x01\n\x11\x42ookWalkInRequest\x12\x14\n\x06\x63linic\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07\x63itizen\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07vaccine\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0b\x64ose_number\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x18\n\nrequest_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02*\xfd\x03\n\rScanRejection\x12\x1e\n\x1aSCAN_REJECTION_UNSPECIFIED\x10\x00\x12\x19\n\x15SCAN_REJECTION_FORGED\x10\x01\x12\x1e\n\x1aSCAN_REJECTION_UNKNOWN_KEY\x10\x02\x12\x1f\n\x1bSCAN_REJECTION_WRONG_CLINIC\x10\x03\x12\x1c\n\x18SCAN_REJECTION_WRONG_DAY\x10\x04\x12\'\n#SCAN_REJECTION_ALREADY_ADMINISTERED\x10\x05\x12\x1c\n\x18SCAN_REJECTION_CANCELLED\x10\x06\x12\x1a\n\x16SCAN_REJECTION_REVOKED\x10\x07\x12\"\n\x1eSCAN_REJECTION_BATCH_NOT_FOUND\x10\x08\x12%\n!SCAN_REJECTION_BATCH_OTHER_CLINIC\x10\t\x12&\n\"SCAN_REJECTION_BATCH_WRONG_VACCINE\x10\n\x12 \n\x1cSCAN_REJECTION_BATCH_EXPIRED\x10\x0b\x12 \n\x1cSCAN_REJECTION_BATCH_USED_UP\x10\x0c\x12\x1a\n\x16SCAN_REJECTION_INVALID\x10\r\x12\x1c\n\x18SCAN_REJECTION_TRY_AGAIN\x10\x0e\x32\x81\t\n\x12VaccinationService\x12\xa0\x01\n\x14GetAppointmentQrCode\x12\x33.vaxbook.appointment.v1.GetAppointmentQrCodeRequest\x1a).vaxbook.appointment.v1.AppointmentQrCode\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/{name=appointments/*}/qrCode\x12\xb3\x01\n\x18ReissueAppointmentQrCode\x12\x37.vaxbook.appointment.v1.ReissueAppointmentQrCodeRequest\x1a).vaxbook.appointment.v1.AppointmentQrCode\"3\x82\xd3\xe4\x93\x02-\"(/v1/{name=appointments/*}/qrCode:reissue:\x01*\x12w\n\nListQrKeys\x12).vaxbook.appointment.v1.ListQrKeysRequest\x1a*.vaxbook.appointment.v1.ListQrKeysResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/qrKeys\x12X\n\x0bRotateQrKey\x12*.vaxbook.appointment.v1.RotateQrKeyRequest\x1a\x1d.vaxbook.appointment.v1.QrKey\x12\x66\n\x0bRetireQrKey\x12*.vaxbook.appointment.v1.RetireQrKeyRequest\x1a+.vaxbook.appointment.v1.RetireQrKeyResponse\x12y\n\x10ScanAppointments\x12/.vaxbook.appointment.v1.ScanAppointmentsRequest\x1a\x30.vaxbook.appointment.v1.ScanAppointmentsResponse(\x01\x30\x01\x12j\n\x10GetScannerBundle\x12/.vaxbook.appointment.v1.GetScannerBundleRequest\x1a%.vaxbook.appointment.v1.ScannerBundle\x12\x66\n\x0bUploadScans\x12*.vaxbook.appointment.v1.UploadScansRequest\x1a+.vaxbook.appointment.v1.UploadScansResponse\x12\x87\x01\n\nBookWalkIn\x12).vaxbook.appointment.v1.BookWalkInRequest\x1a#.vaxbook.appointment.v1.Appointment\")\x82\xd3\xe4\x93\x02#\"\x1e/v1/{clinic=clinics/*}/walkIns:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -51,6 +51,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_APPOINTMENTQRCODE'].fields_by_name['svg']._serialized_options = b'\342A\001\003'
   _globals['_APPOINTMENTQRCODE'].fields_by_name['key_id']._loaded_options = None
   _globals['_APPOINTMENTQRCODE'].fields_by_name['key_id']._serialized_options = b'\342A\001\003'
+  _globals['_RETIREQRKEYREQUEST'].fields_by_name['key_id']._loaded_options = None
+  _globals['_RETIREQRKEYREQUEST'].fields_by_name['key_id']._serialized_options = b'\342A\001\002'
   _globals['_OPENSCANNER'].fields_by_name['clinic']._loaded_options = None
   _globals['_OPENSCANNER'].fields_by_name['clinic']._serialized_options = b'\342A\001\002'
   _globals['_OPENSCANNER'].fields_by_name['device_id']._loaded_options = None
@@ -103,8 +105,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VACCINATIONSERVICE'].methods_by_name['ListQrKeys']._serialized_options = b'\202\323\344\223\002\014\022\n/v1/qrKeys'
   _globals['_VACCINATIONSERVICE'].methods_by_name['BookWalkIn']._loaded_options = None
   _globals['_VACCINATIONSERVICE'].methods_by_name['BookWalkIn']._serialized_options = b'\202\323\344\223\002#\"\036/v1/{clinic=clinics/*}/walkIns:\001*'
-  _globals['_SCANREJECTION']._serialized_start=2995
-  _globals['_SCANREJECTION']._serialized_end=3504
+  _globals['_SCANREJECTION']._serialized_start=3129
+  _globals['_SCANREJECTION']._serialized_end=3638
   _globals['_GETAPPOINTMENTQRCODEREQUEST']._serialized_start=206
   _globals['_GETAPPOINTMENTQRCODEREQUEST']._serialized_end=255
   _globals['_REISSUEAPPOINTMENTQRCODEREQUEST']._serialized_start=257
@@ -115,40 +117,46 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTQRKEYSREQUEST']._serialized_end=486
   _globals['_LISTQRKEYSRESPONSE']._serialized_start=488
   _globals['_LISTQRKEYSRESPONSE']._serialized_end=553
-  _globals['_QRKEY']._serialized_start=555
-  _globals['_QRKEY']._serialized_end=647
-  _globals['_SCANAPPOINTMENTSREQUEST']._serialized_start=650
-  _globals['_SCANAPPOINTMENTSREQUEST']._serialized_end=867
-  _globals['_OPENSCANNER']._serialized_start=869
-  _globals['_OPENSCANNER']._serialized_end=929
-  _globals['_SCANQRCODE']._serialized_start=931
-  _globals['_SCANQRCODE']._serialized_end=964
-  _globals['_RECORDADMINISTRATION']._serialized_start=967
-  _globals['_RECORDADMINISTRATION']._serialized_end=1122
-  _globals['_SCANAPPOINTMENTSRESPONSE']._serialized_start=1125
-  _globals['_SCANAPPOINTMENTSRESPONSE']._serialized_end=1418
-  _globals['_SCANNEROPENED']._serialized_start=1420
-  _globals['_SCANNEROPENED']._serialized_end=1470
-  _globals['_SCANACCEPTED']._serialized_start=1473
-  _globals['_SCANACCEPTED']._serialized_end=1726
-  _globals['_SCANREJECTED']._serialized_start=1729
-  _globals['_SCANREJECTED']._serialized_end=1903
-  _globals['_ADMINISTRATIONRECORDED']._serialized_start=1906
-  _globals['_ADMINISTRATIONRECORDED']._serialized_end=2039
-  _globals['_GETSCANNERBUNDLEREQUEST']._serialized_start=2041
-  _globals['_GETSCANNERBUNDLEREQUEST']._serialized_end=2108
-  _globals['_SCANNERBUNDLE']._serialized_start=2111
-  _globals['_SCANNERBUNDLE']._serialized_end=2343
-  _globals['_BUNDLEDAPPOINTMENT']._serialized_start=2345
-  _globals['_BUNDLEDAPPOINTMENT']._serialized_end=2437
-  _globals['_UPLOADSCANSREQUEST']._serialized_start=2440
-  _globals['_UPLOADSCANSREQUEST']._serialized_end=2585
-  _globals['_OFFLINEADMINISTRATION']._serialized_start=2588
-  _globals['_OFFLINEADMINISTRATION']._serialized_end=2759
-  _globals['_UPLOADSCANSRESPONSE']._serialized_start=2761
-  _globals['_UPLOADSCANSRESPONSE']._serialized_end=2849
-  _globals['_BOOKWALKINREQUEST']._serialized_start=2852
-  _globals['_BOOKWALKINREQUEST']._serialized_end=2992
-  _globals['_VACCINATIONSERVICE']._serialized_start=3507
-  _globals['_VACCINATIONSERVICE']._serialized_end=4466
+  _globals['_ROTATEQRKEYREQUEST']._serialized_start=555
+  _globals['_ROTATEQRKEYREQUEST']._serialized_end=575
+  _globals['_RETIREQRKEYREQUEST']._serialized_start=577
+  _globals['_RETIREQRKEYREQUEST']._serialized_end=619
+  _globals['_RETIREQRKEYRESPONSE']._serialized_start=621
+  _globals['_RETIREQRKEYRESPONSE']._serialized_end=687
+  _globals['_QRKEY']._serialized_start=689
+  _globals['_QRKEY']._serialized_end=781
+  _globals['_SCANAPPOINTMENTSREQUEST']._serialized_start=784
+  _globals['_SCANAPPOINTMENTSREQUEST']._serialized_end=1001
+  _globals['_OPENSCANNER']._serialized_start=1003
+  _globals['_OPENSCANNER']._serialized_end=1063
+  _globals['_SCANQRCODE']._serialized_start=1065
+  _globals['_SCANQRCODE']._serialized_end=1098
+  _globals['_RECORDADMINISTRATION']._serialized_start=1101
+  _globals['_RECORDADMINISTRATION']._serialized_end=1256
+  _globals['_SCANAPPOINTMENTSRESPONSE']._serialized_start=1259
+  _globals['_SCANAPPOINTMENTSRESPONSE']._serialized_end=1552
+  _globals['_SCANNEROPENED']._serialized_start=1554
+  _globals['_SCANNEROPENED']._serialized_end=1604
+  _globals['_SCANACCEPTED']._serialized_start=1607
+  _globals['_SCANACCEPTED']._serialized_end=1860
+  _globals['_SCANREJECTED']._serialized_start=1863
+  _globals['_SCANREJECTED']._serialized_end=2037
+  _globals['_ADMINISTRATIONRECORDED']._serialized_start=2040
+  _globals['_ADMINISTRATIONRECORDED']._serialized_end=2173
+  _globals['_GETSCANNERBUNDLEREQUEST']._serialized_start=2175
+  _globals['_GETSCANNERBUNDLEREQUEST']._serialized_end=2242
+  _globals['_SCANNERBUNDLE']._serialized_start=2245
+  _globals['_SCANNERBUNDLE']._serialized_end=2477
+  _globals['_BUNDLEDAPPOINTMENT']._serialized_start=2479
+  _globals['_BUNDLEDAPPOINTMENT']._serialized_end=2571
+  _globals['_UPLOADSCANSREQUEST']._serialized_start=2574
+  _globals['_UPLOADSCANSREQUEST']._serialized_end=2719
+  _globals['_OFFLINEADMINISTRATION']._serialized_start=2722
+  _globals['_OFFLINEADMINISTRATION']._serialized_end=2893
+  _globals['_UPLOADSCANSRESPONSE']._serialized_start=2895
+  _globals['_UPLOADSCANSRESPONSE']._serialized_end=2983
+  _globals['_BOOKWALKINREQUEST']._serialized_start=2986
+  _globals['_BOOKWALKINREQUEST']._serialized_end=3126
+  _globals['_VACCINATIONSERVICE']._serialized_start=3641
+  _globals['_VACCINATIONSERVICE']._serialized_end=4794
 # @@protoc_insertion_point(module_scope)

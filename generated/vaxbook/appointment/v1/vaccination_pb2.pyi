@@ -84,6 +84,22 @@ class ListQrKeysResponse(_message.Message):
     keys: _containers.RepeatedCompositeFieldContainer[QrKey]
     def __init__(self, keys: _Optional[_Iterable[_Union[QrKey, _Mapping]]] = ...) -> None: ...
 
+class RotateQrKeyRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RetireQrKeyRequest(_message.Message):
+    __slots__ = ("key_id",)
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    def __init__(self, key_id: _Optional[str] = ...) -> None: ...
+
+class RetireQrKeyResponse(_message.Message):
+    __slots__ = ("keys",)
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    keys: _containers.RepeatedCompositeFieldContainer[QrKey]
+    def __init__(self, keys: _Optional[_Iterable[_Union[QrKey, _Mapping]]] = ...) -> None: ...
+
 class QrKey(_message.Message):
     __slots__ = ("key_id", "public_key", "create_time")
     KEY_ID_FIELD_NUMBER: _ClassVar[int]

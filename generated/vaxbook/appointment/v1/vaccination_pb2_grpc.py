@@ -52,6 +52,16 @@ class VaccinationServiceStub:
                 request_serializer=vaxbook_dot_appointment_dot_v1_dot_vaccination__pb2.ListQrKeysRequest.SerializeToString,
                 response_deserializer=vaxbook_dot_appointment_dot_v1_dot_vaccination__pb2.ListQrKeysResponse.FromString,
                 _registered_method=True)
+        self.RotateQrKey = channel.unary_unary(
+                '/vaxbook.appointment.v1.VaccinationService/RotateQrKey',
+                request_serializer=vaxbook_dot_appointment_dot_v1_dot_vaccination__pb2.RotateQrKeyRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_appointment_dot_v1_dot_vaccination__pb2.QrKey.FromString,
+                _registered_method=True)
+        self.RetireQrKey = channel.unary_unary(
+                '/vaxbook.appointment.v1.VaccinationService/RetireQrKey',
+                request_serializer=vaxbook_dot_appointment_dot_v1_dot_vaccination__pb2.RetireQrKeyRequest.SerializeToString,
+                response_deserializer=vaxbook_dot_appointment_dot_v1_dot_vaccination__pb2.RetireQrKeyResponse.FromString,
+                _registered_method=True)
         self.ScanAppointments = channel.stream_stream(
                 '/vaxbook.appointment.v1.VaccinationService/ScanAppointments',
                 request_serializer=vaxbook_dot_appointment_dot_v1_dot_vaccination__pb2.ScanAppointmentsRequest.SerializeToString,
@@ -99,6 +109,24 @@ class VaccinationServiceServicer:
     def ListQrKeys(self, request, context):
         """Lists the public keys QR codes are verified with, retired ones excluded.
         Anyone may call it: the keys verify codes and cannot make them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateQrKey(self, request, context):
+        """Makes a new signing key the one new codes are signed with. Codes signed
+        with earlier keys keep verifying until their key is retired; each
+        replica picks the change up within a minute. Admins only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetireQrKey(self, request, context):
+        """Stops trusting a key: codes it signed are refused as `UNKNOWN_KEY`, and
+        it leaves `ListQrKeys`. The key new codes are signed with cannot be
+        retired; rotate first. Admins only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -159,6 +187,16 @@ def add_VaccinationServiceServicer_to_server(servicer, server):
                     servicer.ListQrKeys,
                     request_deserializer=vaxbook_dot_appointment_dot_v1_dot_vaccination__pb2.ListQrKeysRequest.FromString,
                     response_serializer=vaxbook_dot_appointment_dot_v1_dot_vaccination__pb2.ListQrKeysResponse.SerializeToString,
+            ),
+            'RotateQrKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateQrKey,
+                    request_deserializer=vaxbook_dot_appointment_dot_v1_dot_vaccination__pb2.RotateQrKeyRequest.FromString,
+                    response_serializer=vaxbook_dot_appointment_dot_v1_dot_vaccination__pb2.QrKey.SerializeToString,
+            ),
+            'RetireQrKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetireQrKey,
+                    request_deserializer=vaxbook_dot_appointment_dot_v1_dot_vaccination__pb2.RetireQrKeyRequest.FromString,
+                    response_serializer=vaxbook_dot_appointment_dot_v1_dot_vaccination__pb2.RetireQrKeyResponse.SerializeToString,
             ),
             'ScanAppointments': grpc.stream_stream_rpc_method_handler(
                     servicer.ScanAppointments,
@@ -264,6 +302,60 @@ class VaccinationService:
             '/vaxbook.appointment.v1.VaccinationService/ListQrKeys',
             vaxbook_dot_appointment_dot_v1_dot_vaccination__pb2.ListQrKeysRequest.SerializeToString,
             vaxbook_dot_appointment_dot_v1_dot_vaccination__pb2.ListQrKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateQrKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.appointment.v1.VaccinationService/RotateQrKey',
+            vaxbook_dot_appointment_dot_v1_dot_vaccination__pb2.RotateQrKeyRequest.SerializeToString,
+            vaxbook_dot_appointment_dot_v1_dot_vaccination__pb2.QrKey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetireQrKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vaxbook.appointment.v1.VaccinationService/RetireQrKey',
+            vaxbook_dot_appointment_dot_v1_dot_vaccination__pb2.RetireQrKeyRequest.SerializeToString,
+            vaxbook_dot_appointment_dot_v1_dot_vaccination__pb2.RetireQrKeyResponse.FromString,
             options,
             channel_credentials,
             insecure,

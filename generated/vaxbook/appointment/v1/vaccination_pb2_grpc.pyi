@@ -49,6 +49,16 @@ class VaccinationServiceStub:
     """Lists the public keys QR codes are verified with, retired ones excluded.
     Anyone may call it: the keys verify codes and cannot make them.
     """
+    RotateQrKey: _grpc.UnaryUnaryMultiCallable[_vaccination_pb2.RotateQrKeyRequest, _vaccination_pb2.QrKey]
+    """Makes a new signing key the one new codes are signed with. Codes signed
+    with earlier keys keep verifying until their key is retired; each
+    replica picks the change up within a minute. Admins only.
+    """
+    RetireQrKey: _grpc.UnaryUnaryMultiCallable[_vaccination_pb2.RetireQrKeyRequest, _vaccination_pb2.RetireQrKeyResponse]
+    """Stops trusting a key: codes it signed are refused as `UNKNOWN_KEY`, and
+    it leaves `ListQrKeys`. The key new codes are signed with cannot be
+    retired; rotate first. Admins only.
+    """
     ScanAppointments: _grpc.StreamStreamMultiCallable[_vaccination_pb2.ScanAppointmentsRequest, _vaccination_pb2.ScanAppointmentsResponse]
     """A scanner device's stream. The first message opens it for one clinic
     and device; then each scan is answered with who the person is or why
@@ -91,6 +101,16 @@ class VaccinationServiceAsyncStub(VaccinationServiceStub):
     ListQrKeys: _aio.UnaryUnaryMultiCallable[_vaccination_pb2.ListQrKeysRequest, _vaccination_pb2.ListQrKeysResponse]  # type: ignore[assignment]
     """Lists the public keys QR codes are verified with, retired ones excluded.
     Anyone may call it: the keys verify codes and cannot make them.
+    """
+    RotateQrKey: _aio.UnaryUnaryMultiCallable[_vaccination_pb2.RotateQrKeyRequest, _vaccination_pb2.QrKey]  # type: ignore[assignment]
+    """Makes a new signing key the one new codes are signed with. Codes signed
+    with earlier keys keep verifying until their key is retired; each
+    replica picks the change up within a minute. Admins only.
+    """
+    RetireQrKey: _aio.UnaryUnaryMultiCallable[_vaccination_pb2.RetireQrKeyRequest, _vaccination_pb2.RetireQrKeyResponse]  # type: ignore[assignment]
+    """Stops trusting a key: codes it signed are refused as `UNKNOWN_KEY`, and
+    it leaves `ListQrKeys`. The key new codes are signed with cannot be
+    retired; rotate first. Admins only.
     """
     ScanAppointments: _aio.StreamStreamMultiCallable[_vaccination_pb2.ScanAppointmentsRequest, _vaccination_pb2.ScanAppointmentsResponse]  # type: ignore[assignment]
     """A scanner device's stream. The first message opens it for one clinic
@@ -149,6 +169,28 @@ class VaccinationServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_vaccination_pb2.ListQrKeysResponse, _abc.Awaitable[_vaccination_pb2.ListQrKeysResponse]]:
         """Lists the public keys QR codes are verified with, retired ones excluded.
         Anyone may call it: the keys verify codes and cannot make them.
+        """
+
+    @_abc_1.abstractmethod
+    def RotateQrKey(
+        self,
+        request: _vaccination_pb2.RotateQrKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_vaccination_pb2.QrKey, _abc.Awaitable[_vaccination_pb2.QrKey]]:
+        """Makes a new signing key the one new codes are signed with. Codes signed
+        with earlier keys keep verifying until their key is retired; each
+        replica picks the change up within a minute. Admins only.
+        """
+
+    @_abc_1.abstractmethod
+    def RetireQrKey(
+        self,
+        request: _vaccination_pb2.RetireQrKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_vaccination_pb2.RetireQrKeyResponse, _abc.Awaitable[_vaccination_pb2.RetireQrKeyResponse]]:
+        """Stops trusting a key: codes it signed are refused as `UNKNOWN_KEY`, and
+        it leaves `ListQrKeys`. The key new codes are signed with cannot be
+        retired; rotate first. Admins only.
         """
 
     @_abc_1.abstractmethod
