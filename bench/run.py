@@ -12,9 +12,9 @@ What it measures, against real PostgreSQL and Redis and a fresh database:
   on the REST gateway, which runs as a process of its own in front of the
   services; ``gateway_to_grpc`` is its ratio to ``reserve_rps`` (target at
   least 0.7). The two are measured in alternating rounds, and each figure is
-  over all of its rounds. The gateway still checks its rate limits on every request, but
-  its ``VAXBOOK_GATEWAY_RATE_*`` settings are set far above what the bench
-  can send, so no call is refused for them.
+  over all of its rounds. The gateway still checks its rate limits on every
+  request, but its ``VAXBOOK_GATEWAY_RATE_*`` settings are set far above what
+  the bench can send, so no call is refused for them.
 - ``booking_rps``: whole bookings a second, each a reserve then a confirm of a
   plainly eligible citizen; ``booking_to_echo`` is its ratio to ``echo_rps``
   (target at least 0.2).
